@@ -1,0 +1,43 @@
+# The project's single entry point. `make demo` runs the main job, `make test` the tests;
+# both install everything first (into .venv, pinned by constraints.txt).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench lint typecheck docs clean serve-tickets
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+## The main job: generate the small demo sources and run a full nightly load (a real Airflow DAG run).
+demo: install
+	$(BIN)/loyalty demo
+
+## The test suite: real Airflow DAG runs, dbt, GX, HTTP and PostgreSQL (127.0.0.1:5432, user postgres).
+test: install
+	@bash scripts/ensure-test-deps.sh
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Speed and memory figures (prints them; not a test). SCALE=medium|large
+SCALE ?= medium
+bench: install
+	$(BIN)/python -m loyalty.bench --scale $(SCALE)
+
+lint: install
+	$(BIN)/ruff check plugins dags tests
+
+typecheck: install
+	$(BIN)/mypy plugins/loyalty
+
+serve-tickets: install
+	$(BIN)/loyalty serve-tickets
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,137 @@
+"""
+### Nightly loyalty load
+
+Every night at 02:00 Asia/Shanghai this DAG loads the **previous business day**:
+
+1. **land** every shop table (`loyalty_shop_db`), the survey inbox and the tickets API
+   (`loyalty_tickets_api`) into the raw zone as Parquet: incremental by `updated_at`, with a
+   lookback; bad rows go to quarantine with a reason; a bad survey file fails `land_surveys`;
+2. **reconcile** the load ledger (`read = landed + quarantined + duplicates`);
+3. **raw gate**: Great Expectations suites over the night's batches (errors block);
+4. **register** the raw zone in the DuckDB warehouse, then **dbt** (cosmos, one task per model,
+   `dbt build` = run + tests), then **dbt docs** for the lineage;
+5. **mart gate**: GX suites over the marts and facts (errors block);
+6. **publish** the validated marts atomically to the serving file BI tools read, and update the
+   `loyalty_serving` Asset;
+7. **audit report** (always, pass or fail): ledger, quarantine, GX and dbt results.
+
+Re-running a night replaces exactly that night's slice. Params: `full_refresh` re-extracts
+everything and rebuilds dbt incrementals from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+from cosmos import DbtTaskGroup
+
+from loyalty.config import Settings
+from loyalty.contracts import SHOP_TABLES
+from loyalty.orchestration import dbt_config, tasks
+from loyalty.orchestration.alerts import LoyaltyFailureNotifier
+
+SETTINGS = Settings.from_env()
+SERVING_ASSET = Asset(name="loyalty_serving", uri=f"file://{SETTINGS.serving_path}")
+IO_RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
+
+
+def _ld():  # the run's logical date, from inside a task
+    return get_current_context()["logical_date"]
+
+
+@dag(
+    dag_id="loyalty_nightly",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=os.environ.get("LOYALTY_CATCHUP", "false").lower() == "true",
+    max_active_runs=1,
+    tags=["loyalty", "nightly", "dbt", "great-expectations"],
+    default_args={"owner": "data-engineering", "retries": 0},
+    params={"full_refresh": Param(False, type="boolean", description="re-extract everything; rebuild dbt incrementals")},
+    user_defined_macros={"business_date": tasks.business_date, "loaded_at": tasks.loaded_at},
+    on_failure_callback=LoyaltyFailureNotifier(),
+    doc_md=__doc__,
+)
+def loyalty_nightly() -> None:
+    @task(retries=0)
+    def check_config() -> dict:
+        return tasks.check_config(_ld())
+
+    @task(**IO_RETRIES, map_index_template="{{ task.op_kwargs['table'] }}")
+    def land_shop_table(table: str) -> dict:
+        ctx = get_current_context()
+        return tasks.land_shop_table(table, ctx["logical_date"], bool(ctx["params"]["full_refresh"]))
+
+    @task(**IO_RETRIES)
+    def land_surveys() -> dict:
+        return tasks.land_surveys(_ld(), bool(get_current_context()["params"]["full_refresh"]))
+
+    @task(**IO_RETRIES)
+    def land_tickets() -> dict:
+        return tasks.land_tickets(_ld(), bool(get_current_context()["params"]["full_refresh"]))
+
+    @task(retries=0)
+    def reconcile_ledger() -> dict:
+        return tasks.reconcile_ledger(_ld())
+
+    @task(retries=2, retry_delay=timedelta(seconds=20))  # data failures raise AirflowFailException: no retry
+    def raw_gate() -> dict:
+        return tasks.raw_gate(_ld())
+
+    @task(pool=dbt_config.WAREHOUSE_POOL, **IO_RETRIES)
+    def register_raw() -> dict:
+        return tasks.register_raw()
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=dbt_config.project_config,
+        profile_config=dbt_config.profile_config,
+        execution_config=dbt_config.execution_config,
+        render_config=dbt_config.render_config,
+        operator_args={
+            "pool": dbt_config.WAREHOUSE_POOL,
+            "install_deps": False,
+            "full_refresh": "{{ params.full_refresh }}",
+            "vars": {
+                "business_date": "{{ business_date(logical_date) }}",
+                "batch_id": "{{ business_date(logical_date) }}",
+                "loaded_at": "{{ loaded_at(logical_date) }}",
+            },
+            "callback": "loyalty.warehouse.dbt_artifacts.keep_run_results",
+        },
+        default_args={"retries": 0},
+    )
+
+    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1)
+    def dbt_docs() -> str:
+        return tasks.dbt_docs()
+
+    @task(retries=2, retry_delay=timedelta(seconds=20))
+    def mart_gate() -> str:
+        return tasks.mart_gate(_ld())
+
+    @task(outlets=[SERVING_ASSET], **IO_RETRIES)
+    def publish() -> str:
+        return tasks.publish(_ld())
+
+    @task(trigger_rule="all_done", retries=1)
+    def audit_report() -> str:
+        return tasks.audit_report(_ld())
+
+    cfg = check_config()
+    landed = [land_shop_table.expand(table=list(SHOP_TABLES)), land_surveys(), land_tickets()]
+    ledger = reconcile_ledger()
+    gate_in = raw_gate()
+    reg = register_raw()
+    docs = dbt_docs()
+    gate_out = mart_gate()
+    pub = publish()
+    report = audit_report()
+    cfg >> landed >> ledger >> gate_in >> reg >> dbt >> docs >> gate_out >> pub >> report
+
+
+loyalty_nightly()

@@ -1,0 +1,145 @@
+"""Benchmarks that print their figures (``make bench SCALE=medium|large``). Not tests.
+
+``extract``: PostgreSQL extraction throughput against the bare ``COPY (SELECT …) TO STDOUT``
+into nothing, on the same server and rows, with the extractor's peak RSS (measured in a
+fresh child process). The source tables are filled server-side with ``generate_series`` in
+the contract's shape at the scale's row counts (orders; order items at 2.5 per order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+
+SCALES = {"small": 20_000, "medium": 1_000_000, "large": 10_000_000}
+ADMIN_DSN = os.environ.get("LOYALTY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BENCH_DB = "loyalty_bench"
+
+
+def _dsn(db: str) -> str:
+    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + db
+
+
+def prepare_source(n_orders: int) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f"drop database if exists {BENCH_DB} with (force)")
+        c.execute(f"create database {BENCH_DB}")
+    t0 = time.perf_counter()
+    with psycopg.connect(_dsn(BENCH_DB), autocommit=True) as c:
+        c.execute(
+            """create table orders (order_id bigint primary key, customer_id bigint, store_id int, channel text,
+               status text, total_amount numeric(12,2), discount_amount numeric(12,2), referral_code text,
+               ordered_at timestamp, updated_at timestamp)"""
+        )
+        c.execute(
+            f"""insert into orders
+            select i, 1 + (i * 7919) % greatest({n_orders} / 10, 1),
+                   case when i % 3 = 0 then null else 1 + i % 50 end,
+                   (array['store','online','wechat'])[1 + i % 3],
+                   (array['paid','shipped','completed','completed','completed','cancelled','refunded'])[1 + i % 7],
+                   round(((i * 37) % 100000) / 100.0 + 5, 2), round((i % 500) / 100.0, 2),
+                   case when i % 50 = 0 then 'R' || (i % 997) end,
+                   timestamp '2024-11-22' + (i % 63072000) * interval '1 second',
+                   timestamp '2024-11-22' + (i % 63072000) * interval '1 second' + (i % 5) * interval '1 day'
+            from generate_series(1::bigint, {n_orders}) i"""
+        )
+        c.execute(
+            """create table order_items (order_item_id bigint primary key, order_id bigint, product_id int,
+               quantity int, unit_price numeric(12,2), updated_at timestamp)"""
+        )
+        c.execute(
+            f"""insert into order_items
+            select i, 1 + (i * 2) / 5, 1 + i % 300, 1 + i % 4, round(((i * 13) % 50000) / 100.0 + 1, 2),
+                   timestamp '2024-11-22' + (i % 63072000) * interval '1 second'
+            from generate_series(1::bigint, {n_orders * 5 // 2}) i"""
+        )
+        c.execute("analyze")
+    print(f"  source filled in {time.perf_counter() - t0:.1f}s")
+
+
+def baseline_copy(table: str, columns: list[str]) -> tuple[float, int]:
+    """``COPY (SELECT …) TO STDOUT`` drained into nothing: the ceiling for any extractor."""
+    import psycopg
+
+    cols = ", ".join(columns)
+    n = 0
+    t0 = time.perf_counter()
+    with psycopg.connect(_dsn(BENCH_DB)) as c, c.cursor() as cur:
+        with cur.copy(f"copy (select {cols} from {table}) to stdout with (format csv)") as copy:
+            for chunk in copy:
+                n += len(chunk)
+    return time.perf_counter() - t0, n
+
+
+def _child_extract(table: str, data_dir: str) -> None:
+    os.environ["LOYALTY_DATA_DIR"] = data_dir
+    from loyalty.config import Settings
+    from loyalty.extract.night import Night
+    from loyalty.extract.shop import extract_table
+
+    t0 = time.perf_counter()
+    rec = extract_table(Settings.from_env(), table, Night.for_business_date(date(2026, 11, 21)), _dsn(BENCH_DB))
+    elapsed = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "rows": rec.rows_landed, "peak_rss_mb": rss_mb}))
+
+
+def bench_extract(scale: str) -> list[dict]:
+    from loyalty.contracts import SHOP_TABLES
+
+    n = SCALES[scale]
+    print(f"== extraction benchmark, scale {scale}: {n:,} orders, {n * 5 // 2:,} order items ==")
+    prepare_source(n)
+    out = []
+    for table in ("orders", "order_items"):
+        base_s, nbytes = baseline_copy(table, SHOP_TABLES[table].column_names)
+        with tempfile.TemporaryDirectory() as d:
+            proc = subprocess.run(
+                [sys.executable, "-m", "loyalty.bench", "_child", table, d], capture_output=True, text=True, check=True
+            )
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+        ratio = base_s / res["seconds"]
+        row = {"table": table, "rows": res["rows"], "copy_to_null_s": round(base_s, 2),
+               "copy_MBps": round(nbytes / 1e6 / base_s, 1), "extract_s": round(res["seconds"], 2),
+               "throughput_ratio": round(ratio, 2), "peak_rss_mb": round(res["peak_rss_mb"])}
+        out.append(row)
+        print(f"  {table:12s} rows {res['rows']:>11,}  COPY->null {base_s:7.2f}s ({nbytes / 1e6:,.0f} MB)  "
+              f"extract+land {res['seconds']:7.2f}s  ratio {ratio:.2f} (target >= 0.50)  "
+              f"peak RSS {res['peak_rss_mb']:,.0f} MB (target < 2048)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_child":
+        _child_extract(argv[1], argv[2])
+        return 0
+    p = argparse.ArgumentParser(prog="python -m loyalty.bench")
+    p.add_argument("--scale", default="medium", choices=list(SCALES))
+    p.add_argument("--only", choices=["extract", "dbt", "gates"], default=None)
+    args = p.parse_args(argv)
+    results: dict[str, object] = {}
+    if args.only in (None, "extract"):
+        results["extract"] = bench_extract(args.scale)
+    if args.only in (None, "dbt", "gates"):
+        try:
+            from loyalty import bench_pipeline
+        except ImportError:
+            print("(dbt and gate benchmarks not available yet)")
+        else:
+            results.update(bench_pipeline.run(args.scale, only=args.only))
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Where everything lives. Every path has an environment-variable override.
+
+Defaults keep the whole demo under ``<repo>/data`` so a fresh clone needs no set-up:
+
+==========================  ===============================================  =========================
+what                        default                                          override
+==========================  ===============================================  =========================
+data root                   ``<repo>/data``                                  ``LOYALTY_DATA_DIR``
+demo source systems         ``<data>/sources`` (shop.sqlite, tickets.jsonl)  ``LOYALTY_SOURCES_DIR``
+survey inbox                ``<sources>/survey_inbox``                       ``LOYALTY_SURVEY_INBOX``
+raw zone (Parquet)          ``<data>/raw``                                   ``LOYALTY_RAW_DIR``
+quarantine (Parquet)        ``<data>/quarantine``                            (under the data root)
+warehouse (DuckDB)          ``<data>/warehouse/loyalty.duckdb``              ``LOYALTY_WAREHOUSE``
+serving file for BI         ``<data>/serving/loyalty.duckdb``                ``LOYALTY_SERVING``
+audit trail                 ``<data>/audit``                                 (under the data root)
+==========================  ===============================================  =========================
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+
+def _path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    sources_dir: Path
+    survey_inbox: Path
+    raw_dir: Path
+    quarantine_dir: Path
+    warehouse_path: Path
+    serving_path: Path
+    audit_dir: Path
+    business_tz: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data = _path("LOYALTY_DATA_DIR", REPO_ROOT / "data")
+        sources = _path("LOYALTY_SOURCES_DIR", data / "sources")
+        return cls(
+            data_dir=data,
+            sources_dir=sources,
+            survey_inbox=_path("LOYALTY_SURVEY_INBOX", sources / "survey_inbox"),
+            raw_dir=_path("LOYALTY_RAW_DIR", data / "raw"),
+            quarantine_dir=data / "quarantine",
+            warehouse_path=_path("LOYALTY_WAREHOUSE", data / "warehouse" / "loyalty.duckdb"),
+            serving_path=_path("LOYALTY_SERVING", data / "serving" / "loyalty.duckdb"),
+            audit_dir=data / "audit",
+            business_tz=os.environ.get("LOYALTY_BUSINESS_TZ", "Asia/Shanghai"),
+        )
+
+    @property
+    def default_shop_db_url(self) -> str:
+        return f"sqlite:///{self.sources_dir / 'shop.sqlite'}"
+
+    @property
+    def tickets_jsonl(self) -> Path:
+        return self.sources_dir / "tickets.jsonl"
+
+    def pii_salt(self) -> str:
+        """The salt for hashing phone/email: ``LOYALTY_PII_SALT``, else a random one kept
+        beside the data (never in the repository), created on first use."""
+        salt = os.environ.get("LOYALTY_PII_SALT")
+        if salt:
+            return salt
+        path = self.data_dir / ".pii_salt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(16))
+        return path.read_text().strip()

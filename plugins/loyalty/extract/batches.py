@@ -1,0 +1,143 @@
+"""The raw zone's batches: paths, ``_batch.json`` ledger records, atomic replacement, watermarks.
+
+Layout (see docs/ARCHITECTURE.md)::
+
+    raw/<table>/batch_id=<id>/part-0.parquet
+    raw/<table>/batch_id=<id>/_batch.json
+    quarantine/<table>/batch_id=<id>/part-0.parquet
+
+A batch is written into a hidden temporary folder and renamed into place, so a reader
+(or a crashed task) never sees half a batch, and re-running a night replaces the batch whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loyalty.config import Settings
+
+
+class LedgerMismatch(RuntimeError):
+    """read != landed + quarantined + duplicates: something would be silently lost."""
+
+
+@dataclass
+class BatchRecord:
+    table: str
+    source: str
+    batch_id: str
+    data_interval_start: str
+    data_interval_end: str
+    extracted_at: str
+    mode: str  # "full" or "incremental"
+    window_start: str | None
+    window_end: str
+    rows_read: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    max_cursor: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    checksum: str | None = None  # content checksum of the landed rows (metadata columns excluded)
+
+    def check(self) -> None:
+        if self.rows_read != self.rows_landed + self.rows_quarantined + self.rows_duplicate:
+            raise LedgerMismatch(
+                f"{self.table} batch {self.batch_id}: read {self.rows_read} != landed {self.rows_landed}"
+                f" + quarantined {self.rows_quarantined} + duplicates {self.rows_duplicate};"
+                " refusing to publish a batch that loses rows"
+            )
+
+
+def batch_dir(settings: Settings, table: str, batch_id: str) -> Path:
+    return settings.raw_dir / table / f"batch_id={batch_id}"
+
+
+def quarantine_dir(settings: Settings, table: str, batch_id: str) -> Path:
+    return settings.quarantine_dir / table / f"batch_id={batch_id}"
+
+
+def raw_glob(settings: Settings, table: str) -> str:
+    return str(settings.raw_dir / table / "batch_id=*" / "part-0.parquet")
+
+
+def quarantine_glob(settings: Settings) -> str:
+    return str(settings.quarantine_dir / "*" / "batch_id=*" / "part-0.parquet")
+
+
+def staging_dir(final: Path) -> Path:
+    """A hidden sibling folder to build a batch in before it is renamed into place."""
+    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Move ``tmp`` to ``final``, replacing what was there (rename-based)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_record(directory: Path, record: BatchRecord) -> None:
+    record.check()
+    (directory / "_batch.json").write_text(json.dumps(asdict(record), indent=2, ensure_ascii=False))
+
+
+def read_record(directory: Path) -> BatchRecord | None:
+    path = directory / "_batch.json"
+    if not path.exists():
+        return None
+    return BatchRecord(**json.loads(path.read_text()))
+
+
+def prior_records(settings: Settings, table: str, batch_id: str) -> list[BatchRecord]:
+    """Ledger records of the batches landed before ``batch_id`` (sorted by batch id)."""
+    root = settings.raw_dir / table
+    if not root.exists():
+        return []
+    records = []
+    for d in sorted(root.glob("batch_id=*")):
+        bid = d.name.split("=", 1)[1]
+        if bid < batch_id:
+            rec = read_record(d)
+            if rec is not None:
+                records.append(rec)
+    return records
+
+
+def prior_parquet_files(settings: Settings, table: str, batch_id: str) -> list[str]:
+    root = settings.raw_dir / table
+    if not root.exists():
+        return []
+    return [
+        str(d / "part-0.parquet")
+        for d in sorted(root.glob("batch_id=*"))
+        if d.name.split("=", 1)[1] < batch_id and (d / "part-0.parquet").exists()
+    ]
+
+
+def watermark(settings: Settings, table: str, batch_id: str) -> datetime | None:
+    """The newest cursor value landed by any earlier batch: what has been landed, not the clock."""
+    marks = [r.max_cursor for r in prior_records(settings, table, batch_id) if r.max_cursor]
+    return datetime.fromisoformat(max(marks)) if marks else None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,1 @@
+"""Airflow wiring: task callables, cosmos configuration, alerts, the local runner."""

@@ -1,0 +1,195 @@
+"""What each task of the nightly DAG does. Heavy imports stay inside the functions so the
+DAG file parses fast; every function reads and writes exactly its night's slice.
+
+Failure classes: a *data* failure (a rejected survey file, a failed quality gate, a ledger
+that does not reconcile) raises ``AirflowFailException`` so Airflow does not retry it;
+anything else (source down, file locked) raises normally and the task's retries apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from airflow.exceptions import AirflowFailException
+
+from loyalty.config import Settings
+from loyalty.extract.night import Night
+
+log = logging.getLogger("loyalty.tasks")
+
+
+def night_of(logical_date: datetime) -> Night:
+    return Night.for_run(logical_date, Settings.from_env().business_tz)
+
+
+def business_date(logical_date: datetime) -> str:
+    """Jinja macro: the night's business date (= batch id) for a run at ``logical_date``."""
+    return night_of(logical_date).batch_id
+
+
+def loaded_at(logical_date: datetime) -> str:
+    """Jinja macro: the marts' ``_loaded_at``: the night's data-interval end (reproducible)."""
+    return night_of(logical_date).end_naive.isoformat(sep=" ")
+
+
+def check_config(logical_date: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    night = night_of(logical_date)
+    if not os.environ.get("LOYALTY_PII_SALT"):
+        raise AirflowFailException(
+            "LOYALTY_PII_SALT is not set: set it in the environment of the Airflow workers "
+            "(docker-compose: .env; local runs: `loyalty run-night` sets it from data/.pii_salt)"
+        )
+    if not (settings.warehouse_path.parent.exists() or settings.data_dir.exists()):
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    log.info(
+        "night %s: business day [%s, %s) UTC; raw zone %s; warehouse %s",
+        night.batch_id, night.start_utc, night.end_utc, settings.raw_dir, settings.warehouse_path,
+    )
+    return {"batch_id": night.batch_id, "start_utc": night.start_utc.isoformat(), "end_utc": night.end_utc.isoformat()}
+
+
+def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from loyalty.extract.shop import extract_table, resolve_shop_db_url
+
+    settings = Settings.from_env()
+    record = extract_table(settings, table, night_of(logical_date), resolve_shop_db_url(settings=settings),
+                           full_refresh=full_refresh)
+    return asdict(record)
+
+
+def land_surveys(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from loyalty.extract.surveys import SurveyFileError, land_surveys
+
+    try:
+        record = land_surveys(Settings.from_env(), night_of(logical_date), full_refresh=full_refresh)
+    except SurveyFileError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    return asdict(record)
+
+
+def land_tickets(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from loyalty.extract.tickets import land_tickets
+    from loyalty.extract.tickets_client import client_from_airflow_connection
+
+    client = client_from_airflow_connection("loyalty_tickets_api")
+    try:
+        record = land_tickets(Settings.from_env(), night_of(logical_date), client, full_refresh=full_refresh)
+    except Exception as exc:
+        if type(exc).__name__ in ("TicketsAuthError", "AuthenticationError"):
+            raise AirflowFailException(str(exc)) from exc
+        raise
+    return asdict(record)
+
+
+def reconcile_ledger(logical_date: datetime) -> dict[str, Any]:
+    """read = landed + quarantined + duplicates for every table of the night, and a summary."""
+    from loyalty import contracts
+    from loyalty.extract import batches
+
+    settings = Settings.from_env()
+    night = night_of(logical_date)
+    summary: dict[str, Any] = {}
+    problems = []
+    for name in contracts.ALL_TABLES:
+        rec = batches.read_record(batches.batch_dir(settings, name, night.batch_id))
+        if rec is None:
+            problems.append(f"{name}: no batch {night.batch_id} landed")
+            continue
+        ok = rec.rows_read == rec.rows_landed + rec.rows_quarantined + rec.rows_duplicate
+        if not ok:
+            problems.append(f"{name}: read {rec.rows_read} != landed+quarantined+duplicates")
+        summary[name] = {"read": rec.rows_read, "landed": rec.rows_landed, "quarantined": rec.rows_quarantined,
+                         "duplicates": rec.rows_duplicate, "reconciled": ok}
+        log.info("ledger %-18s read %8d = landed %8d + quarantined %6d + duplicates %6d  %s", name,
+                 rec.rows_read, rec.rows_landed, rec.rows_quarantined, rec.rows_duplicate, "OK" if ok else "MISMATCH")
+    if problems:
+        raise AirflowFailException("load ledger does not reconcile: " + "; ".join(problems))
+    return summary
+
+
+def raw_gate(logical_date: datetime) -> dict[str, Any]:
+    from loyalty import contracts
+    from loyalty.quality.gates import GateFailed, validate_raw_batch
+
+    settings = Settings.from_env()
+    night = night_of(logical_date)
+    failures = []
+    results = {}
+    for name in contracts.ALL_TABLES:
+        try:
+            res = validate_raw_batch(settings, name, night.batch_id)
+            results[name] = str(res)[:200]
+        except GateFailed as exc:
+            failures.append(str(exc))
+    if failures:
+        raise AirflowFailException("raw gate failed:\n" + "\n".join(failures))
+    return results
+
+
+def register_raw() -> dict[str, int]:
+    from loyalty.warehouse.raw import register_raw
+
+    return register_raw(Settings.from_env())
+
+
+def mart_gate(logical_date: datetime) -> str:
+    from loyalty.quality.gates import GateFailed, validate_marts
+
+    try:
+        res = validate_marts(Settings.from_env(), night_of(logical_date).batch_id)
+    except GateFailed as exc:
+        raise AirflowFailException(str(exc)) from exc
+    return str(res)[:500]
+
+
+def publish(logical_date: datetime) -> str:
+    from loyalty.warehouse.publish import publish
+
+    return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
+
+
+def dbt_docs() -> str:
+    """Regenerate dbt docs (the lineage graph) against the warehouse."""
+    import subprocess
+
+    from loyalty.config import DBT_PROJECT_DIR
+    from loyalty.orchestration.dbt_config import dbt_executable
+
+    target = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
+    out = Settings.from_env().data_dir / "dbt_docs"
+    cmd = [dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    log.info(proc.stdout[-2000:])
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt docs generate failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+    log.info("dbt docs (lineage): %s", out / "index.html")
+    return str(out / "index.html")
+
+
+def audit_report(logical_date: datetime) -> str:
+    from loyalty.quality.report import build_audit_report
+    from loyalty.warehouse.dbt_artifacts import merged_run_results
+
+    settings = Settings.from_env()
+    batch_id = night_of(logical_date).batch_id
+    path = build_audit_report(settings, batch_id, merged_run_results(settings, batch_id))
+    try:
+        from loyalty.quality.gates import data_docs_index
+
+        docs = data_docs_index(settings)
+    except Exception:  # pragma: no cover
+        docs = settings.data_dir / "gx"
+    log.info("AUDIT REPORT: %s", path)
+    log.info("DATA DOCS:    %s", docs)
+    return str(path)

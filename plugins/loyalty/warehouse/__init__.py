@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: raw-zone registration, dbt artifacts, publishing to BI."""

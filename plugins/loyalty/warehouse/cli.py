@@ -1,0 +1,30 @@
+"""``loyalty register-raw`` and ``loyalty publish``: the warehouse steps without Airflow."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.warehouse.raw import register_raw
+
+    for name, n in register_raw(Settings.from_env()).items():
+        print(f"raw.{name}: {n} rows")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.warehouse.publish import publish
+
+    print(publish(Settings.from_env(), args.batch_id))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("register-raw", help="expose the raw zone, ledger and quarantine as DuckDB schema raw")
+    p.set_defaults(func=cmd_register)
+    p = sub.add_parser("publish", help="copy the marts and BI dimensions atomically into the serving file")
+    p.add_argument("--batch-id", required=True)
+    p.set_defaults(func=cmd_publish)

@@ -1,0 +1,48 @@
+"""Keep each dbt invocation's ``run_results.json`` for the audit trail.
+
+Cosmos runs every dbt node in a temporary copy of the project; this callback (given to
+cosmos as ``callback``) copies the results out before the copy is deleted, to
+``audit/dbt/batch_id=<id>/<task_id>.json``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from loyalty.config import Settings
+
+
+def keep_run_results(project_dir: str, **kwargs: Any) -> None:
+    context = kwargs.get("context") or {}
+    ti = context.get("ti")
+    batch_id = context.get("params", {}).get("batch_id") or kwargs.get("batch_id")
+    if batch_id is None and "logical_date" in context:
+        from loyalty.extract.night import Night
+
+        batch_id = Night.for_run(context["logical_date"]).batch_id
+    src = Path(project_dir) / "target" / "run_results.json"
+    if not src.exists():
+        return
+    out = Settings.from_env().audit_dir / "dbt" / f"batch_id={batch_id}"
+    out.mkdir(parents=True, exist_ok=True)
+    name = (ti.task_id if ti is not None else "dbt").replace("/", "_")
+    shutil.copy2(src, out / f"{name}.json")
+
+
+def merged_run_results(settings: Settings, batch_id: str) -> Path | None:
+    """One run_results.json with the results of every dbt node of the night."""
+    import json
+
+    folder = settings.audit_dir / "dbt" / f"batch_id={batch_id}"
+    files = sorted(folder.glob("*.json")) if folder.exists() else []
+    files = [f for f in files if f.name != "run_results.json"]
+    if not files:
+        return None
+    results: list[dict[str, Any]] = []
+    for f in files:
+        results.extend(json.loads(f.read_text()).get("results", []))
+    out = folder / "run_results.json"
+    out.write_text(json.dumps({"results": results}, indent=1))
+    return out

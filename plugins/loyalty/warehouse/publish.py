@@ -1,0 +1,90 @@
+"""Publish the validated marts (and the dimensions BI needs) to the serving DuckDB file.
+
+Atomic: a new file is built beside the old one, check-pointed and closed, then renamed
+over it (``os.replace``). A BI connection already open keeps reading the version it
+opened (the old inode); every new connection sees tonight's version whole. Readers open
+the serving file read-only and never block the nightly load, which only writes the
+warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from loyalty.config import Settings
+
+log = logging.getLogger(__name__)
+
+CORE_TABLES_FOR_BI = ("dim_customers", "dim_members", "dim_stores", "dim_products", "dim_campaigns", "dim_date")
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -> Path:
+    serving = settings.serving_path
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving.parent / f".{serving.stem}-{uuid.uuid4().hex[:8]}.duckdb"
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"attach {_lit(str(settings.warehouse_path))} as wh (read_only)")
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'wh' and ((table_schema = 'marts' and table_name like 'mart_%') "
+            f"or (table_schema = 'core' and table_name in ({', '.join(_lit(t) for t in CORE_TABLES_FOR_BI)})))"
+            " order by 1, 2"
+        ).fetchall()
+        if not any(s == "marts" for s, _ in rows):
+            raise RuntimeError(f"no marts in {settings.warehouse_path}: run dbt before publishing")
+        tables: dict[str, int] = {}
+        for schema, name in rows:
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
+            tables[f"{schema}.{name}"] = con.execute(f"select count(*) from {schema}.{name}").fetchall()[0][0]
+        con.execute("create schema if not exists meta")
+        con.execute(
+            "create table meta.publication as select ?::varchar as batch_id, ?::timestamp as published_at, "
+            "?::varchar as tables_json",
+            [batch_id, datetime.now(UTC).replace(tzinfo=None), json.dumps(tables)],
+        )
+        con.execute("detach wh")
+        if export_parquet:
+            _export_parquet(con, settings, [f"{s}.{n}" for s, n in rows])
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(tmp, serving)
+    log.info("published batch %s to %s: %s", batch_id, serving, ", ".join(f"{k}={v}" for k, v in tables.items()))
+    return serving
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, settings: Settings, tables: list[str]) -> None:
+    """Also write each published table as Parquet (for tools that read files), swapped in whole."""
+    from loyalty.extract.batches import replace_dir, staging_dir
+
+    final = settings.serving_path.parent / "parquet"
+    work = staging_dir(final)
+    for t in tables:
+        con.execute(f"copy {t} to {_lit(str(work / (t.split('.')[1] + '.parquet')))} (format parquet)")
+    replace_dir(work, final)
+
+
+def published_batch(serving_path: Path) -> str | None:
+    if not serving_path.exists():
+        return None
+    con = duckdb.connect(str(serving_path), read_only=True)
+    try:
+        return con.execute("select batch_id from meta.publication").fetchall()[0][0]
+    finally:
+        con.close()

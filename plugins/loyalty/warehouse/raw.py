@@ -1,0 +1,84 @@
+"""Expose the raw zone to the warehouse as DuckDB schema ``raw`` (views over the Parquet).
+
+Run once a night, after landing and before dbt, by the only task allowed to write the
+warehouse at that moment (pool ``loyalty_warehouse``). A table with no batch yet gets an
+empty view with the contract's types, so dbt always builds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from loyalty import contracts
+from loyalty.config import Settings
+from loyalty.extract import batches
+
+log = logging.getLogger(__name__)
+
+LEDGER_COLUMNS = {
+    "table": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "data_interval_start": "VARCHAR",
+    "data_interval_end": "VARCHAR", "extracted_at": "VARCHAR", "mode": "VARCHAR", "window_start": "VARCHAR",
+    "window_end": "VARCHAR", "rows_read": "BIGINT", "rows_landed": "BIGINT", "rows_quarantined": "BIGINT",
+    "rows_duplicate": "BIGINT", "max_cursor": "VARCHAR", "checksum": "VARCHAR",
+}
+QUARANTINE_COLUMNS = {
+    "table_name": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "row_identity": "VARCHAR",
+    "reason_code": "VARCHAR", "reason_detail": "VARCHAR", "raw_payload": "VARCHAR", "source_file": "VARCHAR",
+    "source_line": "BIGINT", "quarantined_at": "TIMESTAMP",
+}
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _empty_select(columns: dict[str, str]) -> str:
+    return "select " + ", ".join(f'null::{t} as "{c}"' for c, t in columns.items()) + " where false"
+
+
+def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
+    """Create or refresh the ``raw`` views; returns the row count each view sees."""
+    own = con is None
+    if con is None:
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(settings.warehouse_path))
+    counts: dict[str, int] = {}
+    try:
+        con.execute("create schema if not exists raw")
+        for name, table in contracts.ALL_TABLES.items():
+            files = sorted((settings.raw_dir / name).glob("batch_id=*/part-0.parquet"))
+            if files:
+                body = f"select * from read_parquet({_lit(batches.raw_glob(settings, name))}, union_by_name=true)"
+            else:
+                cols = {c.name: c.type for c in (*table.columns, *contracts.RAW_METADATA_COLUMNS)}
+                body = _empty_select(cols)
+            con.execute(f"create or replace view raw.{name} as {body}")
+            counts[name] = con.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
+        if list(settings.raw_dir.glob("*/batch_id=*/_batch.json")):
+            cols = "{" + ", ".join(f"'{c}': '{t}'" for c, t in LEDGER_COLUMNS.items()) + "}"
+            ledger = (
+                f"select *, rows_read = rows_landed + rows_quarantined + rows_duplicate as is_reconciled "
+                f"from read_json({_lit(str(settings.raw_dir / '*' / 'batch_id=*' / '_batch.json'))}, columns={cols})"
+            )
+        else:
+            ledger = _empty_select({**LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
+        con.execute(f"create or replace view raw.load_ledger as {ledger}")
+        if list(settings.quarantine_dir.glob("*/batch_id=*/part-0.parquet")):
+            quarantine = f"select * from read_parquet({_lit(batches.quarantine_glob(settings))}, union_by_name=true)"
+        else:
+            quarantine = _empty_select(QUARANTINE_COLUMNS)
+        con.execute(f"create or replace view raw.quarantine as {quarantine}")
+        try:
+            from loyalty.quality.results import register_audit_views
+        except ImportError:
+            register_audit_views = None  # type: ignore[assignment]
+        if register_audit_views is not None:
+            register_audit_views(con, settings)
+        con.execute("checkpoint")
+    finally:
+        if own:
+            con.close()
+    log.info("raw schema registered: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts

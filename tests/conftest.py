@@ -1,0 +1,95 @@
+"""Session-wide test environment: a private Airflow home and data root, and PostgreSQL.
+
+Environment variables are set here, at import, before any test imports Airflow.
+PostgreSQL at 127.0.0.1:5432 (user postgres) is required: tests that need it FAIL,
+never skip, when it cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="loyalty-tests-"))
+os.environ["AIRFLOW_HOME"] = str(SESSION_DIR / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
+os.environ.setdefault("LOYALTY_DATA_DIR", str(SESSION_DIR / "data"))
+os.environ.setdefault("LOYALTY_PII_SALT", "test-salt")
+(SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
+
+PG_HOST = os.environ.get("LOYALTY_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("LOYALTY_PG_PORT", "5432"))
+PG_USER = os.environ.get("LOYALTY_PG_USER", "postgres")
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB, the warehouse pool, and a parsed dbt manifest."""
+    subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)
+    subprocess.run([_bin("airflow"), "pools", "set", "loyalty_warehouse", "1", "warehouse writer"], check=True,
+                   capture_output=True)
+    from loyalty.orchestration.runner import parse_dbt
+
+    parse_dbt()
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+def pg_admin_dsn(dbname: str = "postgres") -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(pg_admin_dsn(), connect_timeout=5) as conn:
+            conn.execute("select 1")
+    except Exception as exc:  # fail, never skip: the Postgres paths are part of the contract
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER} ({exc}). "
+            "Start it (Debian: pg_ctlcluster 15 main start; Docker: docker run -p 5432:5432 "
+            "-e POSTGRES_HOST_AUTH_METHOD=trust postgres:16) and re-run."
+        )
+    return pg_admin_dsn()
+
+
+@pytest.fixture()
+def pg_database(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards; yields its URL."""
+    import psycopg
+
+    name = f"loyalty_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield pg_admin_dsn(name)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private data root for one test (sources, raw zone, warehouse, serving, audit)."""
+    d = tmp_path / "data"
+    monkeypatch.setenv("LOYALTY_DATA_DIR", str(d))
+    for var in ("LOYALTY_SOURCES_DIR", "LOYALTY_SURVEY_INBOX", "LOYALTY_RAW_DIR", "LOYALTY_WAREHOUSE", "LOYALTY_SERVING"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LOYALTY_WAREHOUSE", str(d / "warehouse" / "loyalty.duckdb"))
+    return d

@@ -1,0 +1,58 @@
+"""Every DAG imports cleanly and follows the house rules (STYLE.md, Airflow section)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FORBIDDEN_AT_PARSE = {"duckdb", "pandas", "great_expectations", "dbt", "pyarrow", "psycopg", "requests"}
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db: Path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert "loyalty_nightly" in dagbag.dags
+
+
+def test_house_rules(dagbag) -> None:
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.max_active_runs == 1, dag_id
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        for t in dag.tasks:
+            assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
+
+
+def test_io_tasks_retry_and_gates_do_not_retry_data_failures(dagbag) -> None:
+    dag = dagbag.dags["loyalty_nightly"]
+    tasks = {t.task_id: t for t in dag.tasks}
+    for tid in ("land_shop_table", "land_surveys", "land_tickets", "publish", "register_raw"):
+        assert tasks[tid].retries >= 2, tid
+        assert tasks[tid].retry_exponential_backoff
+    assert tasks["reconcile_ledger"].retries == 0
+    assert tasks["audit_report"].trigger_rule == "all_done"
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks and all(t.pool == "loyalty_warehouse" for t in dbt_tasks)
+    assert any(t.task_id.startswith("dbt.mart_") for t in dbt_tasks)
+
+
+def test_dag_file_does_not_import_heavy_libraries_at_parse_time() -> None:
+    for path in (REPO / "dags").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for n in names:
+                assert n.split(".")[0] not in FORBIDDEN_AT_PARSE, f"{path.name} imports {n} at parse time"

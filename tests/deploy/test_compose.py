@@ -1,0 +1,78 @@
+"""No Docker engine runs here: check the compose file statically, as docker compose would need it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+REQUIRED_ENV = (
+    "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_LOYALTY_SHOP_DB",
+    "AIRFLOW_CONN_LOYALTY_TICKETS_API", "LOYALTY_PII_SALT", "LOYALTY_DATA_DIR", "LOYALTY_WAREHOUSE", "LOYALTY_SERVING",
+    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__API_AUTH__JWT_SECRET",
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def _pinned(image: str) -> bool:
+    name, _, tag = image.rpartition(":")
+    return bool(name) and tag not in ("", "latest") and re.search(r"\d", tag) is not None
+
+
+def test_every_service_is_there(compose: dict) -> None:
+    services = compose["services"]
+    for s in (*AIRFLOW_SERVICES, "airflow-db", "airflow-init", "shop-db", "seed-sources", "ticket-api", "superset"):
+        assert s in services, f"missing service {s}"
+    assert [services[s]["command"] for s in AIRFLOW_SERVICES] == ["api-server", "scheduler", "dag-processor", "triggerer"]
+
+
+def test_images_are_pinned_and_dockerfiles_exist(compose: dict) -> None:
+    for name, svc in compose["services"].items():
+        assert "image" in svc and _pinned(svc["image"]), f"{name}: image not pinned: {svc.get('image')}"
+        if "build" in svc:
+            dockerfile = REPO / svc["build"].get("context", ".") / svc["build"].get("dockerfile", "Dockerfile")
+            assert dockerfile.exists(), f"{name}: {dockerfile} missing"
+            for line in dockerfile.read_text().splitlines():
+                if line.startswith("FROM "):
+                    assert _pinned(line.split()[1]), f"{dockerfile.name}: base image not pinned: {line}"
+
+
+def test_healthchecks_on_long_running_services(compose: dict) -> None:
+    for name, svc in compose["services"].items():
+        if name in ("airflow-init", "seed-sources"):
+            continue
+        assert "healthcheck" in svc, f"{name} has no healthcheck"
+
+
+def test_bind_mounts_exist_in_the_repo(compose: dict) -> None:
+    named = set(compose.get("volumes", {}))
+    for name, svc in compose["services"].items():
+        for vol in svc.get("volumes", []):
+            src = vol.split(":")[0]
+            if src in named:
+                continue
+            assert (REPO / src).exists(), f"{name}: mounted path {src} does not exist"
+
+
+def test_environment_is_complete(compose: dict) -> None:
+    example = (REPO / ".env.example").read_text()
+    defined = {line.split("=")[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    text = (REPO / "docker-compose.yml").read_text()
+    for var in re.findall(r"\$\{(\w+):\?", text):
+        assert var in defined, f"{var} is required by docker-compose.yml but not in .env.example"
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        for key in REQUIRED_ENV:
+            assert key in env, f"{name}: {key} missing"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+        deps = compose["services"][name]["depends_on"]
+        assert deps["airflow-init"]["condition"] == "service_completed_successfully"
