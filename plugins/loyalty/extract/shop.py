@@ -164,6 +164,18 @@ def _copy_postgres(url: str, sql: str, params: list, typer: SegmentTyper) -> int
     return nbytes
 
 
+class _Null(float):
+    """Written by csv as an unquoted empty field (Python 3.11's csv writes None as \"\")."""
+
+    def __repr__(self) -> str:
+        return ""
+
+    __str__ = __repr__
+
+
+_NULL = _Null(0)
+
+
 def _copy_sqlite(url: str, sql: str, params: list, typer: SegmentTyper) -> int:
     path = sqlite_path(url)
     if not path.exists():
@@ -175,10 +187,11 @@ def _copy_sqlite(url: str, sql: str, params: list, typer: SegmentTyper) -> int:
         while True:
             seg = typer.new_segment()
             with seg.open("w", newline="", encoding="utf-8") as f:
-                # QUOTE_NONNUMERIC keeps '' (quoted) apart from NULL (unquoted empty).
+                # QUOTE_NONNUMERIC quotes text, so '' is written as "" and stays ''; NULL becomes
+                # the _Null sentinel (a number, hence unquoted, printing as nothing) = NULL for DuckDB.
                 writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
                 rows = cur.fetchmany(typer.rows_per_segment)
-                writer.writerows(rows)
+                writer.writerows([_NULL if v is None else v for v in row] for row in rows)
             nbytes += seg.stat().st_size
             typer.submit(seg)
             if len(rows) < typer.rows_per_segment:

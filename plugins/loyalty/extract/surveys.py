@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,12 +70,24 @@ def inbox_files(inbox: Path, up_to: date) -> list[Path]:
     return files
 
 
+def _names(names: Iterable[str], show: int = 6) -> str:
+    """A short list of file names for the log: the first and last few."""
+    items = list(names)
+    if len(items) <= show:
+        return ", ".join(items) or "-"
+    half = show // 2
+    return ", ".join(items[:half]) + f", ... ({len(items) - show} more) ..., " + ", ".join(items[-half:])
+
+
 def _parse_ts(text: str, tz: ZoneInfo) -> str | None:
-    if LOCAL_TS_RE.match(text):
-        local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
-    elif ISO_OFFSET_RE.match(text):
-        local = datetime.fromisoformat(text)
-    else:
+    try:
+        if LOCAL_TS_RE.match(text):
+            local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
+        elif ISO_OFFSET_RE.match(text):
+            local = datetime.fromisoformat(text)
+        else:
+            return None
+    except ValueError:  # well-shaped but impossible, e.g. 2026-02-30
         return None
     return local.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
@@ -235,7 +248,7 @@ def land_surveys(
         raise
     log.info(
         "survey_responses: %d new file(s) %s; read %d, landed %d, quarantined %d, duplicates %d",
-        len(todo), [p.name for p, _ in todo], record.rows_read, record.rows_landed,
+        len(todo), _names(p.name for p, _ in todo), record.rows_read, record.rows_landed,
         record.rows_quarantined, record.rows_duplicate,
     )
     return record
