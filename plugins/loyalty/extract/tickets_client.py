@@ -17,7 +17,6 @@ message or a log line (messages are scrubbed of it as well, in case a server ech
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -294,7 +293,7 @@ def client_from_airflow_connection(conn_id: str = CONN_ID, **kw: Any) -> Tickets
     base_url = base_url_from_connection(conn)
     try:
         extra = conn.extra_dejson or {}
-    except (ValueError, json.JSONDecodeError):
+    except ValueError:
         extra = {}
     options: dict[str, Any] = {}
     for key, cast in (("page_size", int), ("max_retries", int), ("timeout", float), ("backoff_base", float),

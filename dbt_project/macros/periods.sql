@@ -1,0 +1,28 @@
+{# First day of the period of grain `grain_column` ('day','week','month') containing the
+   date `date_column`. Weeks start on Monday (date_trunc('week') on both engines). #}
+{% macro period_start(grain_column, date_column) -%}
+    case {{ grain_column }}
+        when 'day' then cast({{ date_column }} as date)
+        when 'week' then cast({{ dbt.date_trunc('week', 'cast(' ~ date_column ~ ' as timestamp)') }} as date)
+        when 'month' then cast({{ dbt.date_trunc('month', 'cast(' ~ date_column ~ ' as timestamp)') }} as date)
+    end
+{%- endmacro %}
+
+{# Exclusive end of the period starting at `start_column`. #}
+{% macro period_end(grain_column, start_column) -%}
+    case {{ grain_column }}
+        when 'day' then cast({{ dbt.dateadd('day', 1, start_column) }} as date)
+        when 'week' then cast({{ dbt.dateadd('day', 7, start_column) }} as date)
+        when 'month' then cast({{ dbt.dateadd('month', 1, start_column) }} as date)
+    end
+{%- endmacro %}
+
+{# A constant relation of the three grains, for cross joins. #}
+{% macro period_grains() -%}
+    (values ('day'), ('week'), ('month')) as grains (period_grain)
+{%- endmacro %}
+
+{# A constant relation of segment types, for cross joins. #}
+{% macro segment_types(types) -%}
+    (values {% for t in types %}('{{ t }}'){% if not loop.last %}, {% endif %}{% endfor %}) as segment_types (segment_type)
+{%- endmacro %}

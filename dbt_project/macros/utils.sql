@@ -1,0 +1,45 @@
+{# Keep the newest version of each key from a raw view that holds every landed batch
+   version. `order_by` decides "newest"; only batches up to tonight's are seen. #}
+{% macro latest_version(relation, partition_by, order_by='updated_at desc, _batch_id desc, _extracted_at desc') -%}
+    select *
+    from (
+        select
+            versions.*,
+            row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _version_rank
+        from {{ relation }} as versions
+        where {{ batch_filter('versions._batch_id') }}
+    ) as ranked
+    where _version_rank = 1
+{%- endmacro %}
+
+{# numerator / denominator as a double; NULL when the denominator is 0 or NULL #}
+{% macro safe_divide(numerator, denominator) -%}
+    (cast({{ numerator }} as {{ dbt.type_float() }}) / nullif(cast({{ denominator }} as {{ dbt.type_float() }}), 0))
+{%- endmacro %}
+
+{# continuous percentile (linear interpolation), NULLs ignored, same on both engines #}
+{% macro percentile(fraction, expression) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{# hours between two timestamps, fractional #}
+{% macro hours_between(start_ts, end_ts) -%}
+    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as {{ dbt.type_float() }}) / 3600.0)
+{%- endmacro %}
+
+{# Salted hash of a normalized PII value. The salt comes from LOYALTY_PII_SALT and is
+   never committed; dbt fails to parse without it. #}
+{% macro pii_hash(normalized_expression) -%}
+    case when {{ normalized_expression }} is null or {{ normalized_expression }} = '' then null
+         else {{ dbt.hash(dbt.concat(["'" ~ env_var('LOYALTY_PII_SALT') ~ "'", normalized_expression])) }}
+    end
+{%- endmacro %}
+
+{# Incremental facts: re-read rows changed since the newest updated_at already loaded,
+   minus a lookback (late or re-landed versions). delete+insert on the unique key. #}
+{% macro incremental_since(column='updated_at') -%}
+    {{ column }} >= (
+        select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int, "coalesce(max(" ~ column ~ "), cast('1900-01-01' as timestamp))") }}
+        from {{ this }}
+    )
+{%- endmacro %}
