@@ -53,10 +53,10 @@ def _ld():  # the run's logical date, from inside a task
     catchup=os.environ.get("LOYALTY_CATCHUP", "false").lower() == "true",
     max_active_runs=1,
     tags=["loyalty", "nightly", "dbt", "great-expectations"],
-    default_args={"owner": "data-engineering", "retries": 0},
+    # a failed task alerts (log, or LOYALTY_ALERT_WEBHOOK) naming the DAG, task, night and reason
+    default_args={"owner": "data-engineering", "retries": 0, "on_failure_callback": LoyaltyFailureNotifier()},
     params={"full_refresh": Param(False, type="boolean", description="re-extract everything; rebuild dbt incrementals")},
     user_defined_macros={"business_date": tasks.business_date, "loaded_at": tasks.loaded_at},
-    on_failure_callback=LoyaltyFailureNotifier(),
     doc_md=__doc__,
 )
 def loyalty_nightly() -> None:

@@ -199,3 +199,12 @@ def test_missing_airflow_connection_says_how_to_define_it(monkeypatch: pytest.Mo
     monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_TICKETS_API_MISSING", raising=False)
     with pytest.raises(TicketsApiError, match="AIRFLOW_CONN_LOYALTY_TICKETS_API"):
         client_from_airflow_connection("loyalty_tickets_api_missing")
+
+
+def test_cursor_expiring_without_progress_gives_up(tmp_path: Path) -> None:
+    p = tmp_path / "same_instant.jsonl"
+    p.write_text("".join(json.dumps({"id": i, "updated_at": "2024-05-01T00:00:00Z"}) + "\n" for i in range(1, 6)))
+    with TicketApiServer(p, TOKEN, expire_cursor_every=1) as s:
+        client = TicketsApiClient(s.url, TOKEN, page_size=2, max_retries=2)
+        with pytest.raises(TicketsApiError, match="without getting past updated_at 2024-05-01T00:00:00Z"):
+            client.fetch_all(EPOCH)

@@ -279,7 +279,7 @@ def client_from_airflow_connection(conn_id: str = CONN_ID, **kw: Any) -> Tickets
     try:
         from airflow.sdk.bases.hook import BaseHook
     except ImportError:  # Airflow before 3.1
-        from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+        from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
 
     try:
         conn = BaseHook.get_connection(conn_id)

@@ -114,11 +114,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     server_version = "loyalty-ticket-api/1.0"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms delayed-ACK stall
 
     # -- plumbing
     def log_message(self, format: str, *args: Any) -> None:
         # request line and status only: headers (and so the token) are never logged
-        log.info("%s %s", self.address_string(), format % args)
+        level = logging.DEBUG if urlsplit(self.path or "").path.startswith(HEALTH_PATH) else logging.INFO
+        log.log(level, "%s %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -331,6 +333,7 @@ class TicketApiServer:
         if self._httpd is None:
             raise RuntimeError("the ticket API simulator is not started; call start() or use it in a with block")
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     def start(self) -> TicketApiServer:

@@ -1,0 +1,44 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+-- One row per order (latest landed version). Refunds flip is_valid months later: the
+-- lookback on updated_at re-reads every changed order. No customer attributes here
+-- (late-arriving customers): join dim_customers downstream.
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where {{ incremental_since('updated_at') }}
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        store_id,
+        channel,
+        order_status,
+        referral_code,
+        order_amount,
+        discount_amount,
+        is_valid,
+        ordered_date,
+        ordered_at,
+        ordered_local_at,
+        updated_at,
+        _batch_id as source_batch_id
+    from orders
+
+)
+
+select * from final

@@ -1,0 +1,187 @@
+"""The quality gates of the nightly load.
+
+* ``validate_raw_batch``: the landed Parquet of one table and night against
+  ``expectations/raw/raw_<table>.json`` (before anything is registered in the warehouse).
+* ``validate_marts``: every suite under ``expectations/marts/`` against a read-only DuckDB
+  query of the warehouse (after dbt, before publishing).
+
+A failing expectation of severity ``error`` raises :class:`GateFailed` naming the suite, the
+expectation and what was observed; ``warning`` ones are logged. Results are written to
+``audit/validations/batch_id=<id>/<suite>.parquet`` and Data Docs are updated, pass or fail.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loyalty import contracts
+from loyalty.config import EXPECTATIONS_DIR, Settings
+from loyalty.extract import batches
+from loyalty.quality import results, runner
+from loyalty.quality.suites import RuleContext, Suite, bind, load_suite, mart_suite_paths, raw_suite_path
+
+log = logging.getLogger(__name__)
+
+
+class GateFailed(Exception):
+    """A quality gate found a failing expectation of severity ``error``: stop the night."""
+
+
+def _naive_utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _failure_line(row: dict[str, Any]) -> str:
+    column = f" column={row['column']}" if row.get("column") else ""
+    return f"  - {row['expectation_type']}{column} kwargs={row['kwargs_json']}: observed {row['observed_value']}"
+
+
+def _report(suite_runs: list[runner.SuiteRun], gate: str, batch_id: str, where: dict[str, str]) -> list[str]:
+    """Log warnings; return the failure paragraphs (one per suite with failing errors)."""
+    failures = []
+    for run in suite_runs:
+        for row in run.failed_with("warning"):
+            log.warning("%s gate, suite %s (batch %s): WARNING %s", gate, run.suite_name, batch_id, _failure_line(row).strip())
+        errors = run.failed_with("error")
+        if errors:
+            lines = [f"suite {run.suite_name} ({where.get(run.suite_name, '')}, batch {batch_id}): "
+                     f"{len(errors)} error expectation(s) failed:"]
+            lines += [_failure_line(r) for r in errors]
+            failures.append("\n".join(lines))
+    return failures
+
+
+def _summary(run: runner.SuiteRun) -> dict[str, Any]:
+    return {
+        "suite": run.suite_name,
+        "success": not run.failed_with("error"),
+        "expectations": len(run.rows),
+        "failed_errors": [f"{r['expectation_type']}({r['column'] or ''})" for r in run.failed_with("error")],
+        "failed_warnings": [f"{r['expectation_type']}({r['column'] or ''})" for r in run.failed_with("warning")],
+        "data_docs_page": run.docs_page,
+    }
+
+
+def validate_raw_batch(settings: Settings, table: str, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    """Validate ``raw/<table>/batch_id=<batch_id>/part-0.parquet``; raise GateFailed on an error."""
+    if table not in contracts.ALL_TABLES:
+        raise ValueError(f"unknown table {table!r}; one of {', '.join(contracts.ALL_TABLES)}")
+    suite = load_suite(raw_suite_path(table, expectations_dir))
+    folder = batches.batch_dir(settings, table, batch_id)
+    record = batches.read_record(folder)
+    parquet = folder / "part-0.parquet"
+    if record is None or not parquet.exists():
+        run_id = runner.new_run_id("raw", batch_id)
+        row = _missing_row(suite, "raw", batch_id, run_id, f"no landed batch at {folder} (_batch.json or part-0.parquet missing)")
+        results.write_results(settings, batch_id, suite.name, [row])
+        raise GateFailed(
+            f"raw gate: suite {suite.name}: batch {batch_id} of {table} is not landed ({folder} has no "
+            "_batch.json/part-0.parquet); land the night first (`loyalty land --date ...`)"
+        )
+    frame = pd.read_parquet(parquet)
+    prior = [(r.batch_id, r.mode, r.rows_landed) for r in batches.prior_records(settings, table, batch_id)]
+    ctx = RuleContext(
+        batch_id=batch_id,
+        row_count=len(frame),
+        data_interval_end=_naive_utc(record.data_interval_end),
+        mode=record.mode,
+        prior_landed=prior,
+    )
+    bound = bind(suite, ctx)
+    run_id = runner.new_run_id("raw", batch_id)
+    run = runner.validate_frame(settings, bound, frame, gate="raw", batch_id=batch_id, run_id=run_id)
+    path = results.write_results(settings, batch_id, suite.name, run.rows)
+    summary = {**_summary(run), "table": table, "rows": len(frame), "results": str(path),
+               "data_docs": str(runner.docs_index_path(settings))}
+    failures = _report([run], "raw", batch_id, {suite.name: f"{parquet}"})
+    if failures:
+        raise GateFailed(
+            "raw gate failed:\n" + "\n".join(failures)
+            + f"\nResults: {path}\nData Docs: {runner.docs_index_path(settings)}\n"
+            "Fix the source or the extractor, then re-land and re-run the night."
+        )
+    log.info("raw gate %s batch %s: %d expectations passed (%d warnings)", suite.name, batch_id,
+             len(run.rows) - len(run.failed), len(run.failed_with("warning")))
+    return summary
+
+
+def _missing_row(suite: Suite, gate: str, batch_id: str, run_id: Any, observed: str) -> dict[str, Any]:
+    return {
+        "run_id": runner.run_id_text(run_id), "batch_id": batch_id, "suite_name": suite.name, "gate": gate,
+        "expectation_type": "expect_table_to_exist", "column": None,
+        "kwargs_json": f'{{"table": "{suite.table}"}}', "severity": "error", "success": False,
+        "observed_value": observed, "unexpected_count": None, "element_count": None,
+        "validated_at": run_id.run_time.astimezone(UTC).replace(tzinfo=None),
+    }
+
+
+def _relation_exists(con: Any, relation: str) -> bool:
+    schema, _, name = relation.rpartition(".")
+    rows = con.execute(
+        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema or "main", name],
+    ).fetchall()
+    return bool(rows)
+
+
+def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    """Validate every mart/fact suite against the warehouse (opened read-only)."""
+    import duckdb
+
+    paths = mart_suite_paths(expectations_dir)
+    if not paths:
+        raise GateFailed(f"mart gate: no suites under {expectations_dir / 'marts'}")
+    if not settings.warehouse_path.exists():
+        raise GateFailed(f"mart gate: the warehouse {settings.warehouse_path} does not exist; run dbt first")
+    run_id = runner.new_run_id("mart", batch_id)
+    runs: list[runner.SuiteRun] = []
+    missing: list[str] = []
+    where: dict[str, str] = {}
+    summary: dict[str, Any] = {}
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        for path in paths:
+            suite = load_suite(path)
+            relation = suite.table
+            where[suite.name] = relation
+            if not _relation_exists(con, relation):
+                observed = f"table {relation} does not exist in {settings.warehouse_path}"
+                results.write_results(settings, batch_id, suite.name, [_missing_row(suite, "mart", batch_id, run_id, observed)])
+                missing.append(f"suite {suite.name}: {observed} (did its dbt model build?)")
+                summary[suite.name] = {"suite": suite.name, "success": False, "failed_errors": ["expect_table_to_exist"]}
+                continue
+            query = suite.meta.get("query") or f"select * from {relation}"
+            frame = con.execute(query).df()
+            bound = bind(suite, RuleContext(batch_id=batch_id, row_count=len(frame)))
+            run = runner.validate_frame(settings, bound, frame, gate="mart", batch_id=batch_id, run_id=run_id)
+            results.write_results(settings, batch_id, suite.name, run.rows)
+            runs.append(run)
+            summary[suite.name] = {**_summary(run), "table": relation, "rows": len(frame)}
+    finally:
+        con.close()
+    failures = missing + _report(runs, "mart", batch_id, where)
+    if failures:
+        raise GateFailed(
+            "mart gate failed:\n" + "\n".join(failures)
+            + f"\nResults: {results.validations_dir(settings) / f'batch_id={batch_id}'}"
+            f"\nData Docs: {runner.docs_index_path(settings)}\n"
+            "The marts are not published; fix the model or its inputs and re-run the night."
+        )
+    log.info("mart gate batch %s: %d suites passed", batch_id, len(runs))
+    return summary
+
+
+def data_docs_index(settings: Settings) -> Path:
+    """The Data Docs index page (built if it does not exist yet)."""
+    index = runner.docs_index_path(settings)
+    if not index.exists():
+        runner.build_docs(settings)
+    return index

@@ -1,0 +1,87 @@
+"""The validation results table: one Parquet file per batch and suite, and its DuckDB view.
+
+``audit/validations/batch_id=<id>/<suite>.parquet`` holds one row per expectation of one
+validation. Writing the same batch and suite again replaces the file (temporary file +
+rename), so re-running a night leaves exactly one result set per suite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loyalty.config import Settings
+
+RESULT_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("batch_id", pa.string()),
+        ("suite_name", pa.string()),
+        ("gate", pa.string()),
+        ("expectation_type", pa.string()),
+        ("column", pa.string()),
+        ("kwargs_json", pa.string()),
+        ("severity", pa.string()),
+        ("success", pa.bool_()),
+        ("observed_value", pa.string()),
+        ("unexpected_count", pa.int64()),
+        ("element_count", pa.int64()),
+        ("validated_at", pa.timestamp("us")),
+    ]
+)
+RESULT_SQL_TYPES = {
+    "run_id": "VARCHAR", "batch_id": "VARCHAR", "suite_name": "VARCHAR", "gate": "VARCHAR",
+    "expectation_type": "VARCHAR", "column": "VARCHAR", "kwargs_json": "VARCHAR", "severity": "VARCHAR",
+    "success": "BOOLEAN", "observed_value": "VARCHAR", "unexpected_count": "BIGINT", "element_count": "BIGINT",
+    "validated_at": "TIMESTAMP",
+}
+
+
+def validations_dir(settings: Settings) -> Path:
+    return settings.audit_dir / "validations"
+
+
+def result_path(settings: Settings, batch_id: str, suite_name: str) -> Path:
+    return validations_dir(settings) / f"batch_id={batch_id}" / f"{suite_name}.parquet"
+
+
+def write_results(settings: Settings, batch_id: str, suite_name: str, rows: list[dict[str, Any]]) -> Path:
+    """Replace the results of ``suite_name`` for ``batch_id`` with ``rows``."""
+    path = result_path(settings, batch_id, suite_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([{k: r.get(k) for k in RESULT_SCHEMA.names} for r in rows], schema=RESULT_SCHEMA)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_results(settings: Settings, batch_id: str) -> pa.Table:
+    """Every result row of ``batch_id`` (all suites), or an empty table."""
+    folder = validations_dir(settings) / f"batch_id={batch_id}"
+    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not files:
+        return RESULT_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(f, schema=RESULT_SCHEMA) for f in files])
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def register_audit_views(con: Any, settings: Settings) -> None:
+    """Create schema ``audit`` and the view ``audit.validation_results`` on a DuckDB connection."""
+    con.execute("create schema if not exists audit")
+    root = validations_dir(settings)
+    cols = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items())
+    if list(root.glob("batch_id=*/*.parquet")):
+        glob = str(root / "batch_id=*" / "*.parquet")
+        body = f"select {cols} from read_parquet({_lit(glob)}, union_by_name=true, hive_partitioning=false)"
+    else:
+        body = "select " + ", ".join(f'null::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items()) + " where false"
+    con.execute(f"create or replace view audit.validation_results as {body}")

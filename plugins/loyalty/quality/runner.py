@@ -1,0 +1,242 @@
+"""Run one bound suite against one pandas DataFrame with GX 1.x, and turn the outcome into rows.
+
+GX's SQL datasources do not work against DuckDB, so every batch is a pandas DataFrame:
+the landed Parquet file, or the result of a read-only DuckDB query. One file context per
+data root (``<data>/gx``), cached for the process; each validation runs through a
+Checkpoint with ``UpdateDataDocsAction`` so Data Docs are refreshed pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loyalty.config import Settings
+from loyalty.quality.suites import BoundSuite, expectation_column, resolved_kwargs
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "loyalty_pandas"
+BATCH_DEFINITION = "whole_frame"
+SITE = "local_site"
+SAMPLE_SIZE = 10
+_contexts: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def gx_root(settings: Settings) -> Path:
+    """The GX project folder (``<data>/gx``, as in docs/ARCHITECTURE.md)."""
+    return settings.data_dir / "gx"
+
+
+def get_context(settings: Settings) -> Any:
+    """The file context under ``<data>/gx`` (created on first use), cached per data root."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    key = str(settings.data_dir)
+    with _lock:
+        ctx = _contexts.get(key)
+        if ctx is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            ctx = gx.get_context(mode="file", project_root_dir=str(settings.data_dir))
+            if ctx.variables.progress_bars is None or ctx.variables.progress_bars.globally:
+                ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+                ctx.variables.save()
+            _contexts[key] = ctx
+        return ctx
+
+
+def docs_index_path(settings: Settings) -> Path:
+    return gx_root(settings) / "uncommitted" / "data_docs" / SITE / "index.html"
+
+
+def _batch_definition(ctx: Any, asset_name: str) -> Any:
+    try:
+        ds = ctx.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        ds = ctx.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = ds.get_asset(asset_name)
+    except (KeyError, ValueError, LookupError):
+        asset = ds.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    except (KeyError, ValueError, LookupError):
+        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+
+@dataclass
+class SuiteRun:
+    suite_name: str
+    rows: list[dict[str, Any]]
+    docs_page: str | None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if not r["success"]]
+
+    def failed_with(self, severity: str) -> list[dict[str, Any]]:
+        return [r for r in self.failed if r["severity"] == severity]
+
+
+def new_run_id(gate: str, batch_id: str) -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=f"{gate}-{batch_id}", run_time=datetime.now(UTC))
+
+
+def run_id_text(run_id: Any) -> str:
+    return f"{run_id.run_name}@{run_id.run_time.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
+
+
+def validate_frame(
+    settings: Settings,
+    bound: BoundSuite,
+    frame: pd.DataFrame,
+    *,
+    gate: str,
+    batch_id: str,
+    run_id: Any,
+) -> SuiteRun:
+    """Validate ``frame`` against ``bound`` through a Checkpoint (results stored, Data Docs updated)."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core import ExpectationSuite
+
+    ctx = get_context(settings)
+    name = bound.suite.name
+    suite = ExpectationSuite(name=name, expectations=bound.expectations, meta=dict(bound.suite.meta))
+    suite = ctx.suites.add_or_update(suite)
+    vd = ctx.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=_batch_definition(ctx, name), suite=suite)
+    )
+    checkpoint = ctx.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[vd],
+            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+        )
+    )
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame}, expectation_parameters=bound.parameters, run_id=run_id
+    )
+    validated_at = run_id.run_time.astimezone(UTC).replace(tzinfo=None)
+    rows: list[dict[str, Any]] = []
+    docs_page = None
+    for identifier, suite_result in result.run_results.items():
+        try:
+            urls = ctx.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE)
+            docs_page = urls[0]["site_url"] if urls else None
+        except Exception:  # pragma: no cover - the page link is a convenience
+            docs_page = None
+        for evr in suite_result.results:
+            rows.append(_row(evr, bound, gate=gate, batch_id=batch_id, run_id=run_id, validated_at=validated_at))
+    for expectation, why in bound.skipped:
+        rows.append(
+            {
+                "run_id": run_id_text(run_id), "batch_id": batch_id, "suite_name": name, "gate": gate,
+                "expectation_type": expectation["type"], "column": expectation_column(expectation),
+                "kwargs_json": _json(expectation.get("kwargs") or {}), "severity": expectation["meta"]["severity"],
+                "success": True, "observed_value": why, "unexpected_count": None, "element_count": len(frame),
+                "validated_at": validated_at,
+            }
+        )
+    return SuiteRun(name, rows, docs_page)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(_plain(value), sort_keys=True, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: NaN/NaT -> None, timestamps/decimals -> text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item") and not isinstance(value, (pd.Timestamp,)):
+        try:
+            return _plain(value.item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def observed_text(result: dict[str, Any], exception_info: dict[str, Any] | None) -> str:
+    """What the expectation saw, in one line: the value, or the unexpected count and samples."""
+    if exception_info and exception_info.get("raised_exception"):
+        return f"exception: {exception_info.get('exception_message')}"
+    if "observed_value" in result:
+        text = json.dumps(_plain(result["observed_value"]), ensure_ascii=False)
+        mismatched = (result.get("details") or {}).get("mismatched")
+        if mismatched:
+            text += f"; mismatched: {json.dumps(_plain(mismatched), ensure_ascii=False)}"
+        return text
+    if "unexpected_count" in result:
+        n = result.get("unexpected_count") or 0
+        total = result.get("element_count")
+        pct = result.get("unexpected_percent")
+        text = f"{n} unexpected of {total} rows"
+        if pct is not None and n:
+            text += f" ({pct:.3g}%)"
+        counts = result.get("partial_unexpected_counts") or []
+        if counts:
+            sample = ", ".join(f"{json.dumps(_plain(c['value']), ensure_ascii=False)} x{c['count']}" for c in counts)
+            text += f"; sample values: {sample}"
+        elif result.get("partial_unexpected_list"):
+            text += f"; sample values: {json.dumps(_plain(result['partial_unexpected_list']), ensure_ascii=False)}"
+        return text
+    return json.dumps(_plain(result), ensure_ascii=False) if result else ""
+
+
+def _row(evr: Any, bound: BoundSuite, *, gate: str, batch_id: str, run_id: Any, validated_at: datetime) -> dict[str, Any]:
+    config = evr.expectation_config
+    expectation = {"type": config.type, "kwargs": dict(config.kwargs)}
+    kwargs = {k: v for k, v in resolved_kwargs(expectation, bound.parameters).items() if k != "batch_id"}
+    meta = config.meta or {}
+    result = dict(evr.result or {})
+    exception_info = evr.exception_info if isinstance(evr.exception_info, dict) else None
+    if exception_info and "raised_exception" not in exception_info:  # {config_id: {...}} shape
+        exception_info = next(iter(exception_info.values()), None)
+    unexpected = result.get("unexpected_count")
+    element = result.get("element_count")
+    return {
+        "run_id": run_id_text(run_id),
+        "batch_id": batch_id,
+        "suite_name": bound.suite.name,
+        "gate": gate,
+        "expectation_type": config.type,
+        "column": expectation_column({"kwargs": kwargs}),
+        "kwargs_json": _json(kwargs),
+        "severity": meta.get("severity", bound.suite.severity),
+        "success": bool(evr.success),
+        "observed_value": observed_text(result, exception_info),
+        "unexpected_count": int(unexpected) if unexpected is not None else None,
+        "element_count": int(element) if element is not None else None,
+        "validated_at": validated_at,
+    }
+
+
+def build_docs(settings: Settings) -> Path:
+    ctx = get_context(settings)
+    ctx.build_data_docs(site_names=[SITE])
+    return docs_index_path(settings)

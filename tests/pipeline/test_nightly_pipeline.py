@@ -1,0 +1,162 @@
+"""End to end, as real Airflow DAG runs (``dag.test()``): the generator's demo sources, the
+ticket API simulator on loopback, landing, the raw gate, dbt through cosmos, the mart gate,
+publishing and the audit report; then the next night, incrementally, with a BI reader in
+another process querying the serving file throughout; then a night whose survey file is
+broken: it fails, alerts a real webhook, and BI keeps the previous version.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loyalty.config import Settings
+
+D1 = date(2026, 11, 21)
+MARTS = (
+    "mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
+    "mart_referrals", "mart_membership", "mart_customer_360",
+)
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    _Hook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LOYALTY_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_address[1]}/alerts")
+    yield _Hook.received
+    server.shutdown()
+
+
+def _reader(serving: str, stop_file: str, out: mp.Queue) -> None:
+    """A BI client: opens the serving file read-only again and again and checks that every
+    answer comes from one published version (every mart's _batch_id = meta.publication)."""
+    queries = errors = mixed = 0
+    versions: set[str] = set()
+    last_error = ""
+    while not Path(stop_file).exists():
+        try:
+            con = duckdb.connect(serving, read_only=True)
+            row = con.execute(
+                "select (select batch_id from meta.publication),"
+                " (select min(_batch_id) from marts.mart_repurchase), (select max(_batch_id) from marts.mart_repurchase),"
+                " (select min(_batch_id) from marts.mart_recommendation), (select max(_batch_id) from marts.mart_customer_360),"
+                " (select sum(revenue) from marts.mart_repurchase where segment_type = 'all' and period_grain = 'month')"
+            ).fetchone()
+            con.close()
+            queries += 1
+            assert row is not None
+            if len(set(row[:5])) != 1:
+                mixed += 1
+            versions.add(str(row[0]))
+        except Exception as exc:
+            errors += 1
+            last_error = repr(exc)
+        time.sleep(0.02)
+    out.put({"queries": queries, "errors": errors, "mixed": mixed, "versions": sorted(versions), "last_error": last_error})
+
+
+def _serving_batch(settings: Settings) -> str:
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        return con.execute("select batch_id from meta.publication").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    from loyalty.generator import advance, generate
+    from loyalty.orchestration.runner import run_night
+
+    # the runner defines the demo connections from this test's data folder; undone afterwards
+    monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_SHOP_DB", raising=False)
+
+    settings = Settings.from_env()
+    generate(settings.sources_dir, scale="small", seed=42, end_date=D1)
+
+    # --- night 1: a first, full load -----------------------------------------------------
+    assert run_night(D1).endswith("success")
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        assert con.execute("select batch_id from meta.publication").fetchone() == (D1.isoformat(),)
+        for mart in MARTS:
+            n, batch = con.execute(f"select count(*), max(_batch_id) from marts.{mart}").fetchone()
+            assert n > 0, f"{mart} is empty"
+            assert batch == D1.isoformat(), mart
+        # no raw PII reaches BI
+        cols = {r[0] for r in con.execute("select column_name from information_schema.columns").fetchall()}
+        assert not {"name", "phone", "email"} & cols
+    finally:
+        con.close()
+    wh = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert wh.execute("select bool_and(is_reconciled), count(*) from raw.load_ledger").fetchone() == (True, 12)
+        assert wh.execute("select count(*) from raw.quarantine").fetchone()[0] > 0
+        assert wh.execute(
+            "select count(*) from audit.validation_results where batch_id = ?", [D1.isoformat()]
+        ).fetchone()[0] > 0
+    finally:
+        wh.close()
+    report = settings.audit_dir / "reports" / f"audit_{D1.isoformat()}.html"
+    assert report.exists() and "quarantine" in report.read_text().lower()
+
+    # --- night 2: incremental, with a BI reader querying all the way through --------------
+    advance(settings.sources_dir, days=1)
+    d2 = D1 + timedelta(days=1)
+    stop = data_dir / "stop-reader"
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    reader = ctx.Process(target=_reader, args=(str(settings.serving_path), str(stop), out))
+    reader.start()
+    try:
+        time.sleep(1.0)
+        state = run_night(d2)
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        stats = out.get(timeout=60)
+        reader.join(timeout=30)
+    print(f"concurrent BI reader during night {d2}: {stats}")
+    assert state.endswith("success")
+    assert stats["errors"] == 0, stats
+    assert stats["mixed"] == 0, stats
+    assert stats["queries"] > 20, stats
+    assert set(stats["versions"]) <= {D1.isoformat(), d2.isoformat()}
+    assert d2.isoformat() in stats["versions"]
+    assert _serving_batch(settings) == d2.isoformat()
+    orders2 = json.loads((settings.raw_dir / "orders" / f"batch_id={d2.isoformat()}" / "_batch.json").read_text())
+    assert orders2["mode"] == "incremental" and orders2["rows_landed"] > 0
+
+    # --- night 3: a broken survey file fails the night; BI keeps night 2 -------------------
+    advance(settings.sources_dir, days=1, bad_file="bad_header")
+    d3 = d2 + timedelta(days=1)
+    assert not run_night(d3).endswith("success")
+    assert _serving_batch(settings) == d2.isoformat()
+    alerts = [a for a in webhook if a.get("task_id") == "land_surveys"]
+    assert alerts, f"no alert for land_surveys; received: {webhook}"
+    assert alerts[0]["dag_id"] == "loyalty_nightly" and alerts[0]["night"] == d3.isoformat()
+    assert "surveys_" in alerts[0]["reason"] and "header" in alerts[0]["reason"]
+    # the audit report of the failed night is still written
+    assert (settings.audit_dir / "reports" / f"audit_{d3.isoformat()}.html").exists()
