@@ -91,7 +91,8 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     from loyalty.orchestration.runner import run_night
 
     # the runner defines the demo connections from this test's data folder; undone afterwards
-    monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_SHOP_DB", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_LOYALTY_SHOP_DB", "unset")  # records the original value...
+    monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_SHOP_DB")  # ...so the runner's definition is undone afterwards
 
     settings = Settings.from_env()
     generate(settings.sources_dir, scale="small", seed=42, end_date=D1)

@@ -46,7 +46,7 @@ def _checks(table: Table, col: Column) -> list[tuple[str, str, str]]:
 
     Conditions see the raw text as ``"r.<name>"`` and the typed value as ``"<name>"``.
     """
-    raw, typed = f"r.{_q(col.name)}", _q(col.name)
+    raw, typed = _raw(col.name), _q(col.name)
     empty = f"({raw} is null or trim({raw}) = '')" if col.type != "VARCHAR" else f"{raw} is null"
     checks: list[tuple[str, str, str]] = []
     if col.name == table.primary_key:
@@ -56,9 +56,11 @@ def _checks(table: Table, col: Column) -> list[tuple[str, str, str]]:
     if col.type != "VARCHAR":
         checks.append((f"({typed} is null and not {empty})", "invalid_type", f"{col.name} is not a valid {col.type}"))
         if col.type.startswith("DECIMAL"):
+            # the cheap text test first: only values with more than 2 digits after the point are cast again
             checks.append(
                 (
-                    f"(try_cast(trim({raw}) as DECIMAL(38,10)) <> {typed})",
+                    f"(length({raw}) - strpos({raw}, '.') > 2 and strpos({raw}, '.') > 0 "
+                    f"and try_cast(trim({raw}) as DECIMAL(38,10)) <> {typed})",
                     "invalid_type",
                     f"{col.name} has more precision than {col.type}",
                 )
@@ -70,11 +72,16 @@ def _checks(table: Table, col: Column) -> list[tuple[str, str, str]]:
     return checks
 
 
+def _raw(name: str) -> str:
+    """The column holding a value's text as received (beside its typed twin)."""
+    return _q(f"__raw_{name}")
+
+
 def _typed(col: Column) -> str:
     c = _q(col.name)
     if col.type == "VARCHAR":
-        return f"r.{c} as {c}"
-    return f"try_cast(nullif(trim(r.{c}), '') as {col.type}) as {c}"
+        return f"{_raw(col.name)} as {c}"
+    return f"try_cast(nullif(trim({_raw(col.name)}), '') as {col.type}) as {c}"
 
 
 def connect(spill_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -95,15 +102,18 @@ def typed_select(table: Table, src: str, *, has_source_position: bool = False, p
     checks = [chk for col in table.columns for chk in _checks(table, col)]
     reason = "case " + " ".join(f"when {cond} then {_lit(code)}" for cond, code, _ in checks) + " end"
     detail = "case " + " ".join(f"when {cond} then {_lit(d)}" for cond, _, d in checks) + " end"
-    payload = "to_json(struct_pack(" + ", ".join(f"{_q(c.name)} := r.{_q(c.name)}" for c in table.columns) + "))"
+    payload = "to_json(struct_pack(" + ", ".join(f"{_q(c.name)} := {_raw(c.name)}" for c in table.columns) + "))"
+    extra = ""
     if pre_checked:  # the reader already judged some rows (e.g. survey scores): its verdict comes first
-        reason = f"coalesce(r._pre_reason, {reason})"
-        detail = f"case when r._pre_reason is not null then r._pre_detail else {detail} end"
-        payload = f"coalesce(r._pre_payload, {payload})"
+        reason = f"coalesce(_pre_reason, {reason})"
+        detail = f"case when _pre_reason is not null then _pre_detail else {detail} end"
+        payload = f"coalesce(_pre_payload, {payload})"
+        extra = ", r._pre_reason, r._pre_detail, r._pre_payload"
     pos = "r._source_file, r._source_line"
     if not has_source_position:
         pos = "null::varchar as _source_file, null::bigint as _source_line"
     typed_cols = ", ".join(_q(c.name) for c in table.columns)
+    raw_cols = ", ".join(f"r.{_q(c.name)} as {_raw(c.name)}" for c in table.columns)
     return f"""
         select {typed_cols}, _reason_code,
                case when _reason_code is not null then {detail} end as _reason_detail,
@@ -112,9 +122,11 @@ def typed_select(table: Table, src: str, *, has_source_position: bool = False, p
         from (
             select *, {reason} as _reason_code
             from (
-                select r, {", ".join(_typed(c) for c in table.columns)},
-                       r.{_q(table.primary_key)}::varchar as _row_key_raw, {pos}
-                from {src} as r
+                select *, {", ".join(_typed(c) for c in table.columns)}
+                from (
+                    select {raw_cols}, r.{_q(table.primary_key)}::varchar as _row_key_raw, {pos}{extra}
+                    from {src} as r
+                )
             )
         )"""
 
