@@ -119,3 +119,54 @@ def test_next_night_lands_exactly_the_changed_rows(sources: tuple[Settings, str,
     assert records["orders"].rows_landed > 0
     day = json.loads((settings.sources_dir / "manifest.json").read_text())["days"][d2.isoformat()]
     assert records["survey_responses"].rows_read >= 1 and day
+
+
+def _latest_tickets(jsonl: Path, before: str) -> dict[int, str]:
+    """id -> updated_at of each ticket's newest version updated before ``before`` (UTC text)."""
+    from datetime import UTC, datetime
+
+    latest: dict[int, str] = {}
+    for line in jsonl.read_text().splitlines():
+        t = json.loads(line)
+        upd = datetime.fromisoformat(t["updated_at"]).astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        if upd < before and upd >= latest.get(t["id"], ""):
+            latest[t["id"]] = upd
+    return latest
+
+
+def test_tickets_land_through_a_flaky_api(data_dir: Path) -> None:
+    """Real HTTP with 429 + Retry-After, 503 and expiring cursors injected: every ticket lands
+    once, in its newest version; the next night lands exactly the tickets that changed."""
+    from loyalty.extract.tickets import land_tickets
+    from loyalty.extract.tickets_client import TicketsApiClient
+    from loyalty.ticket_api.server import TicketApiServer
+
+    settings = Settings.from_env()
+    generate(settings.sources_dir, scale="small", seed=11, end_date=END)
+    waits: list[float] = []
+    with TicketApiServer(settings.tickets_jsonl, "tok-123", rate_limit_every=4, retry_after=2, error_every=5,
+                         expire_cursor_every=3) as server:
+        client = TicketsApiClient(server.url, "tok-123", page_size=50, sleep=waits.append)
+        n1 = Night.for_business_date(END)
+        rec = land_tickets(settings, n1, client)
+        assert rec.rows_read == rec.rows_landed + rec.rows_quarantined + rec.rows_duplicate
+        expected = _latest_tickets(settings.tickets_jsonl, n1.end_naive.isoformat(sep=" "))
+        landed = dict(duckdb.sql(
+            f"select ticket_id, max(updated_at)::varchar from '{batches.batch_dir(settings, 'tickets', n1.batch_id)}"
+            "/part-0.parquet' group by 1"
+        ).fetchall())
+        assert set(landed) == set(expected)
+        assert 2 in waits, "the client did not honour Retry-After"
+
+        advance(settings.sources_dir, days=1)
+        n2 = Night.for_business_date(END + timedelta(days=1))
+        rec2 = land_tickets(settings, n2, client)
+        assert rec2.mode == "incremental"
+        changed = {
+            k for k, v in _latest_tickets(settings.tickets_jsonl, n2.end_naive.isoformat(sep=" ")).items()
+            if v >= n2.start_naive.isoformat(sep=" ")
+        }
+        landed2 = {r[0] for r in duckdb.sql(
+            f"select ticket_id from '{batches.batch_dir(settings, 'tickets', n2.batch_id)}/part-0.parquet'"
+        ).fetchall()}
+        assert changed and landed2 == changed
