@@ -14,7 +14,7 @@
 
 {# numerator / denominator as a double; NULL when the denominator is 0 or NULL #}
 {% macro safe_divide(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ dbt.type_float() }}) / nullif(cast({{ denominator }} as {{ dbt.type_float() }}), 0))
+    (cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0))
 {%- endmacro %}
 
 {# continuous percentile (linear interpolation), NULLs ignored, same on both engines #}
@@ -24,7 +24,7 @@
 
 {# hours between two timestamps, fractional #}
 {% macro hours_between(start_ts, end_ts) -%}
-    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as {{ dbt.type_float() }}) / 3600.0)
+    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as double precision) / 3600.0)
 {%- endmacro %}
 
 {# Salted hash of a normalized PII value. The salt comes from LOYALTY_PII_SALT and is

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,9 @@ def get_context(settings: Settings) -> Any:
         if ctx is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             ctx = gx.get_context(mode="file", project_root_dir=str(settings.data_dir))
-            if ctx.variables.progress_bars is None or ctx.variables.progress_bars.globally:
+            bars = ctx.variables.progress_bars
+            globally = bars.get("globally", True) if isinstance(bars, dict) else getattr(bars, "globally", True)
+            if bars is None or globally:
                 ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
                 ctx.variables.save()
             _contexts[key] = ctx
@@ -79,6 +81,7 @@ class SuiteRun:
     suite_name: str
     rows: list[dict[str, Any]]
     docs_page: str | None
+    identifiers: list[Any] = field(default_factory=list)  # GX ValidationResultIdentifier(s)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -106,8 +109,11 @@ def validate_frame(
     gate: str,
     batch_id: str,
     run_id: Any,
+    update_docs: bool = True,
 ) -> SuiteRun:
-    """Validate ``frame`` against ``bound`` through a Checkpoint (results stored, Data Docs updated)."""
+    """Validate ``frame`` against ``bound`` through a Checkpoint (results stored; Data Docs updated by
+    its ``UpdateDataDocsAction`` unless ``update_docs`` is False: then call :func:`update_docs` once
+    for a whole gate, which renders the index once instead of once per suite)."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core import ExpectationSuite
@@ -123,7 +129,7 @@ def validate_frame(
         gx.Checkpoint(
             name=name,
             validation_definitions=[vd],
-            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])],
+            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])] if update_docs else [],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         )
     )
@@ -133,6 +139,7 @@ def validate_frame(
     validated_at = run_id.run_time.astimezone(UTC).replace(tzinfo=None)
     rows: list[dict[str, Any]] = []
     docs_page = None
+    identifiers = list(result.run_results)
     for identifier, suite_result in result.run_results.items():
         try:
             urls = ctx.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE)
@@ -151,7 +158,7 @@ def validate_frame(
                 "validated_at": validated_at,
             }
         )
-    return SuiteRun(name, rows, docs_page)
+    return SuiteRun(name, rows, docs_page, identifiers)
 
 
 def _json(value: Any) -> str:
@@ -234,6 +241,18 @@ def _row(evr: Any, bound: BoundSuite, *, gate: str, batch_id: str, run_id: Any, 
         "element_count": int(element) if element is not None else None,
         "validated_at": validated_at,
     }
+
+
+def update_docs(settings: Settings, runs: list[SuiteRun]) -> Path:
+    """Render the pages of these validations (and their suites) and the index, once."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    ctx = get_context(settings)
+    ids: list[Any] = [i for run in runs for i in run.identifiers]
+    ids += [ExpectationSuiteIdentifier(name=run.suite_name) for run in runs if run.identifiers]
+    if ids:
+        ctx.build_data_docs(site_names=[SITE], resource_identifiers=ids)
+    return docs_index_path(settings)
 
 
 def build_docs(settings: Settings) -> Path:

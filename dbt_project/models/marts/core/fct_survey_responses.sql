@@ -15,7 +15,7 @@ responses as (
 
     select * from {{ ref('stg_surveys__survey_responses') }}
     {% if is_incremental() %}
-    where _batch_id >= (
+    where cast(_batch_id as date) >= (
         select cast({{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int,
                                    "cast(coalesce(max(source_batch_id), '1900-01-01') as date)") }} as date)
         from {{ this }}

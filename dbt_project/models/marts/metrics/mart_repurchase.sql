@@ -78,10 +78,10 @@ metrics as (
 final as (
 
     select
-        cast(period_grain as varchar(16)) as period_grain,
+        cast(period_grain as varchar) as period_grain,
         cast(period_start as date) as period_start,
-        cast(segment_type as varchar(32)) as segment_type,
-        cast(segment_value as varchar(128)) as segment_value,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment_value as varchar) as segment_value,
         cast(active_customers_at_start as bigint) as active_customers_at_start,
         cast(repurchasers as bigint) as repurchasers,
         cast(repurchase_rate as numeric(18, 6)) as repurchase_rate,
@@ -90,11 +90,11 @@ final as (
             when repurchase_rate > 0.70 then 'high'
             when repurchase_rate >= 0.30 then 'medium'
             else 'low'
-        end as varchar(16)) as repurchase_band,
+        end as varchar) as repurchase_band,
         cast(orders as bigint) as orders,
         cast(revenue as numeric(18, 2)) as revenue,
         cast(buyers as bigint) as buyers,
-        cast(avg_order_value as numeric(18, 4)) as avg_order_value,
+        cast(avg_order_value as numeric(18, 6)) as avg_order_value,
         cast(new_buyers as bigint) as new_buyers,
         {{ mart_metadata() }}
     from metrics

@@ -1,0 +1,210 @@
+-- One row per period_grain, period_start, segment_type and segment_value.
+-- Segments: ticket channel, ticket category, city and member tier (as of created_at) of the
+-- complaining customer. orders (the complaint_rate denominator) are all valid orders in P
+-- for 'all', 'channel' and 'category' rows (a contact channel or a category is not an
+-- order attribute), and the orders of the city's customers / of the tier (as of the order)
+-- for 'city' and 'member_tier' rows.
+with
+
+periods as (select * from {{ ref('int_periods') }}),
+
+tickets as (select * from {{ ref('fct_tickets') }}),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+    where is_valid
+        and ordered_date <= {{ business_date() }}
+
+),
+
+customers as (select * from {{ ref('dim_customers') }}),
+
+tickets_enriched as (
+
+    select
+        tickets.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from tickets
+    left join customers
+        on tickets.customer_id = customers.customer_id
+    {{ join_member_tier_at('tier_at', 'tickets.customer_id', 'tickets.created_at') }}
+
+),
+
+ticket_events as (
+
+    -- created in P
+    select periods.period_grain, periods.period_start, tickets_enriched.*, 1 as is_created, 0 as is_resolved
+    from tickets_enriched
+    inner join periods
+        on tickets_enriched.created_date >= periods.period_start
+        and tickets_enriched.created_date < periods.period_end
+    where tickets_enriched.created_date <= {{ business_date() }}
+
+    union all
+
+    -- resolved in P
+    select periods.period_grain, periods.period_start, tickets_enriched.*, 0 as is_created, 1 as is_resolved
+    from tickets_enriched
+    inner join periods
+        on tickets_enriched.resolved_date >= periods.period_start
+        and tickets_enriched.resolved_date < periods.period_end
+    where tickets_enriched.resolved_date <= {{ business_date() }}
+
+),
+
+tickets_segmented as (
+
+    select
+        ticket_events.*,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'channel' then ticket_events.ticket_channel
+            when 'category' then ticket_events.ticket_category
+            when 'city' then ticket_events.city
+            when 'member_tier' then ticket_events.member_tier
+        end as segment_value
+    from ticket_events
+    cross join {{ segment_types(['all', 'channel', 'category', 'city', 'member_tier']) }}
+    where segment_types.segment_type in ('all', 'channel', 'category')
+        or ticket_events.customer_id is not null
+
+),
+
+ticket_aggregated as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        sum(is_created) as complaints,
+        sum(is_resolved) as resolved,
+        {{ percentile(0.5, 'case when is_resolved = 1 then resolution_hours end') }} as median_resolution_hours,
+        {{ percentile(0.9, 'case when is_resolved = 1 then resolution_hours end') }} as p90_resolution_hours,
+        {{ percentile(0.5, 'case when is_created = 1 then first_response_hours end') }} as median_first_response_hours,
+        sum(case when is_resolved = 1 and reopen_count > 0 then 1 else 0 end) as reopened_resolved,
+        avg(case when is_resolved = 1 then cast(satisfaction_after as double precision) end) as post_resolution_satisfaction,
+        sum(case when is_resolved = 1 and satisfaction_after is not null then 1 else 0 end) as post_resolution_satisfaction_responses,
+        sum(case when is_created = 1 then compensation_amount else 0 end) as compensation_amount
+    from tickets_segmented
+    group by period_grain, period_start, segment_type, segment_value
+
+),
+
+orders_enriched as (
+
+    select
+        orders.order_id,
+        orders.ordered_date,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from orders
+    left join customers
+        on orders.customer_id = customers.customer_id
+    {{ join_member_tier_at('tier_at', 'orders.customer_id', 'orders.ordered_at') }}
+
+),
+
+orders_in_periods as (
+
+    select periods.period_grain, periods.period_start, orders_enriched.*
+    from orders_enriched
+    inner join periods
+        on orders_enriched.ordered_date >= periods.period_start
+        and orders_enriched.ordered_date < periods.period_end
+
+),
+
+order_aggregated as (
+
+    select period_grain, period_start, 'city' as segment_type, city as segment_value, count(*) as orders
+    from orders_in_periods
+    group by period_grain, period_start, city
+    union all
+    select period_grain, period_start, 'member_tier' as segment_type, member_tier as segment_value, count(*) as orders
+    from orders_in_periods
+    group by period_grain, period_start, member_tier
+    union all
+    select period_grain, period_start, 'all' as segment_type, 'all' as segment_value, count(*) as orders
+    from orders_in_periods
+    group by period_grain, period_start
+
+),
+
+segments_seen as (
+
+    select segment_type, segment_value from ticket_aggregated
+    union
+    select segment_type, segment_value from order_aggregated
+
+),
+
+grid as ({{ segment_grid('periods', 'segments_seen') }}),
+
+filled as (
+
+    select
+        grid.period_grain,
+        grid.period_start,
+        grid.segment_type,
+        grid.segment_value,
+        coalesce(t.complaints, 0) as complaints,
+        coalesce(
+            case when grid.segment_type in ('city', 'member_tier') then o.orders else all_orders.orders end,
+            0
+        ) as orders,
+        coalesce(t.resolved, 0) as resolved,
+        t.median_resolution_hours,
+        t.p90_resolution_hours,
+        t.median_first_response_hours,
+        coalesce(t.reopened_resolved, 0) as reopened_resolved,
+        t.post_resolution_satisfaction,
+        coalesce(t.post_resolution_satisfaction_responses, 0) as post_resolution_satisfaction_responses,
+        coalesce(t.compensation_amount, 0) as compensation_amount
+    from grid
+    left join ticket_aggregated as t
+        on grid.period_grain = t.period_grain
+        and grid.period_start = t.period_start
+        and grid.segment_type = t.segment_type
+        and grid.segment_value = t.segment_value
+    left join order_aggregated as o
+        on grid.period_grain = o.period_grain
+        and grid.period_start = o.period_start
+        and grid.segment_type = o.segment_type
+        and grid.segment_value = o.segment_value
+    left join order_aggregated as all_orders
+        on grid.period_grain = all_orders.period_grain
+        and grid.period_start = all_orders.period_start
+        and all_orders.segment_type = 'all'
+
+),
+
+final as (
+
+    select
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment_value as varchar) as segment_value,
+        cast(complaints as bigint) as complaints,
+        cast(orders as bigint) as orders,
+        cast({{ safe_divide('complaints', 'orders') }} as numeric(18, 6)) as complaint_rate,
+        cast(resolved as bigint) as resolved,
+        cast(median_resolution_hours as numeric(18, 6)) as median_resolution_hours,
+        cast(p90_resolution_hours as numeric(18, 6)) as p90_resolution_hours,
+        cast(median_first_response_hours as numeric(18, 6)) as median_first_response_hours,
+        cast(reopened_resolved as bigint) as reopened_resolved,
+        cast({{ safe_divide('reopened_resolved', 'resolved') }} as numeric(18, 6)) as reopen_rate,
+        cast(post_resolution_satisfaction_responses as bigint) as post_resolution_satisfaction_responses,
+        cast(post_resolution_satisfaction as numeric(18, 6)) as post_resolution_satisfaction,
+        cast(compensation_amount as numeric(18, 2)) as compensation_amount,
+        {{ mart_metadata() }}
+    from filled
+
+)
+
+select * from final

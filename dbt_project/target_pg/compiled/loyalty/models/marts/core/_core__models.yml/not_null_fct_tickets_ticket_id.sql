@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select ticket_id
+from "loyalty_wh_dev"."core"."fct_tickets"
+where ticket_id is null
+
+

@@ -1,0 +1,25 @@
+
+    
+    
+
+with child as (
+    select member_id as from_field
+    from "loyalty_wh_dev"."core"."fct_points"
+    where member_id is not null
+),
+
+parent as (
+    select member_id as to_field
+    from "loyalty_wh_dev"."staging"."stg_shop__memberships"
+)
+
+select
+    from_field
+
+from child
+left join parent
+    on child.from_field = parent.to_field
+
+where parent.to_field is null
+
+

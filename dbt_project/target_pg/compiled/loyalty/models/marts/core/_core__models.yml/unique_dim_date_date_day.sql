@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    date_day as unique_field,
+    count(*) as n_records
+
+from "loyalty_wh_dev"."core"."dim_date"
+where date_day is not null
+group by date_day
+having count(*) > 1
+
+

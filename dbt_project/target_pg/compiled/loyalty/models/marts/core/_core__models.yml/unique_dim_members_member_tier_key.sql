@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    member_tier_key as unique_field,
+    count(*) as n_records
+
+from "loyalty_wh_dev"."core"."dim_members"
+where member_tier_key is not null
+group by member_tier_key
+having count(*) > 1
+
+

@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    referral_id as unique_field,
+    count(*) as n_records
+
+from "loyalty_wh_dev"."core"."fct_referrals"
+where referral_id is not null
+group by referral_id
+having count(*) > 1
+
+

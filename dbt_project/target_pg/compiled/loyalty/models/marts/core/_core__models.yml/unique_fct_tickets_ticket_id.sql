@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    ticket_id as unique_field,
+    count(*) as n_records
+
+from "loyalty_wh_dev"."core"."fct_tickets"
+where ticket_id is not null
+group by ticket_id
+having count(*) > 1
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select period_grain
+from "loyalty_wh_dev"."marts"."mart_membership"
+where period_grain is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select _loaded_at
+from "loyalty_wh_dev"."marts"."mart_recommendation"
+where _loaded_at is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select segment_value
+from "loyalty_wh_dev"."marts"."mart_recommendation"
+where segment_value is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select _batch_id
+from "loyalty_wh_dev"."marts"."mart_referrals"
+where _batch_id is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select period_start
+from "loyalty_wh_dev"."marts"."mart_repurchase"
+where period_start is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select segment_type
+from "loyalty_wh_dev"."marts"."mart_repurchase"
+where segment_type is null
+
+

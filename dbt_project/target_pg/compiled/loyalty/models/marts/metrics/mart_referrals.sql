@@ -1,0 +1,261 @@
+-- One row per period_grain, period_start, segment_type and segment_value.
+-- Invite metrics by invited period (cohort, status as of the load); money by event time.
+-- Segments: referral channel; city and member tier (as of the event) of the referrer.
+-- referral_rate's denominator (active customers at s) is the referrer-side population:
+-- all active customers for 'all' and 'channel' rows, the city's / tier's for the others.
+with
+
+periods as (select * from "loyalty_wh_dev"."intermediate"."int_periods"),
+
+referrals as (
+
+    select * from "loyalty_wh_dev"."core"."fct_referrals"
+    where invited_date <= cast('2026-11-21' as date)
+
+),
+
+customers as (select * from "loyalty_wh_dev"."core"."dim_customers"),
+
+orders as (
+
+    select * from "loyalty_wh_dev"."core"."fct_orders"
+    where is_valid
+        and ordered_date <= cast('2026-11-21' as date)
+
+),
+
+customer_periods as (
+
+    select * from "loyalty_wh_dev"."intermediate"."int_customer_periods"
+    where channel_key = '*'
+
+),
+
+-- the referral that brought each referred customer in (first converted one)
+referred_customers as (
+
+    select * from (
+        select
+            referrals.*,
+            row_number() over (partition by referee_customer_id order by invited_at, referral_id) as referral_rank
+        from referrals
+        where is_converted
+            and referee_customer_id is not null
+    ) as ranked
+    where referral_rank = 1
+
+),
+
+invite_events as (
+
+    select
+        referrals.referrer_customer_id,
+        referrals.referral_channel,
+        referrals.invited_date as event_date,
+        referrals.invited_at as event_at,
+        1 as invites,
+        case when referrals.is_registered then 1 else 0 end as registered,
+        case when referrals.is_converted then 1 else 0 end as converted,
+        case when referrals.is_suspicious then 1 else 0 end as suspicious_referrals,
+        case when referrals.is_converted and not referrals.is_suspicious then 1 else 0 end as verified_converted,
+        cast(0 as numeric(28,6)) as rewards_cost,
+        cast(0 as numeric(28,6)) as referred_revenue
+    from referrals
+
+    union all
+
+    select
+        referrals.referrer_customer_id,
+        referrals.referral_channel,
+        referrals.rewarded_date,
+        referrals.rewarded_at,
+        0, 0, 0, 0, 0,
+        cast(referrals.reward_amount as numeric(28,6)),
+        cast(0 as numeric(28,6))
+    from referrals
+    where referrals.rewarded_at is not null
+        and referrals.reward_amount is not null
+        and referrals.rewarded_date <= cast('2026-11-21' as date)
+
+    union all
+
+    select
+        referred_customers.referrer_customer_id,
+        referred_customers.referral_channel,
+        orders.ordered_date,
+        orders.ordered_at,
+        0, 0, 0, 0, 0,
+        cast(0 as numeric(28,6)),
+        cast(orders.order_amount as numeric(28,6))
+    from referred_customers
+    inner join orders
+        on orders.customer_id = referred_customers.referee_customer_id
+
+),
+
+events_enriched as (
+
+    select
+        invite_events.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from invite_events
+    left join customers
+        on invite_events.referrer_customer_id = customers.customer_id
+    left join "loyalty_wh_dev"."core"."dim_members" as tier_at
+        on tier_at.customer_id = invite_events.referrer_customer_id
+        and tier_at.valid_from <= invite_events.event_at
+        and (tier_at.valid_to is null or tier_at.valid_to > invite_events.event_at)
+        and tier_at.joined_at < invite_events.event_at
+        and (tier_at.cancelled_at is null or tier_at.cancelled_at >= invite_events.event_at)
+
+),
+
+events_in_periods as (
+
+    select periods.period_grain, periods.period_start, events_enriched.*
+    from events_enriched
+    inner join periods
+        on events_enriched.event_date >= periods.period_start
+        and events_enriched.event_date < periods.period_end
+
+),
+
+segmented as (
+
+    select
+        events_in_periods.*,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'channel' then events_in_periods.referral_channel
+            when 'city' then events_in_periods.city
+            when 'member_tier' then events_in_periods.member_tier
+        end as segment_value
+    from events_in_periods
+    cross join (values ('all'), ('channel'), ('city'), ('member_tier')) as segment_types (segment_type)
+
+),
+
+aggregated as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        sum(invites) as invites,
+        sum(registered) as registered,
+        sum(converted) as converted,
+        sum(suspicious_referrals) as suspicious_referrals,
+        sum(verified_converted) as verified_converted,
+        sum(rewards_cost) as rewards_cost,
+        sum(referred_revenue) as referred_revenue,
+        count(distinct case when invites = 1 then referrer_customer_id end) as active_referrers,
+        count(distinct case when converted = 1 then referrer_customer_id end) as converting_referrers
+    from segmented
+    group by period_grain, period_start, segment_type, segment_value
+
+),
+
+active_customers as (
+
+    select
+        customer_periods.period_grain,
+        customer_periods.period_start,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'city' then customer_periods.city
+            when 'member_tier' then customer_periods.member_tier_at_start
+        end as segment_value,
+        sum(case when customer_periods.is_active_at_start then 1 else 0 end) as active_customers_at_start
+    from customer_periods
+    cross join (values ('city'), ('member_tier')) as segment_types (segment_type)
+    group by 1, 2, 3, 4
+
+    union all
+
+    select period_grain, period_start, 'all', 'all',
+        sum(case when is_active_at_start then 1 else 0 end)
+    from customer_periods
+    group by period_grain, period_start
+
+),
+
+grid as (select
+        periods.period_grain,
+        periods.period_start,
+        segments.segment_type,
+        segments.segment_value
+    from periods
+    cross join (
+        select distinct segment_type, segment_value from aggregated
+        union
+        select cast('all' as TEXT) as segment_type, cast('all' as TEXT) as segment_value
+    ) as segments),
+
+filled as (
+
+    select
+        grid.period_grain,
+        grid.period_start,
+        grid.segment_type,
+        grid.segment_value,
+        coalesce(a.invites, 0) as invites,
+        coalesce(a.registered, 0) as registered,
+        coalesce(a.converted, 0) as converted,
+        coalesce(a.suspicious_referrals, 0) as suspicious_referrals,
+        coalesce(a.verified_converted, 0) as verified_converted,
+        coalesce(a.rewards_cost, 0) as rewards_cost,
+        coalesce(a.referred_revenue, 0) as referred_revenue,
+        coalesce(a.active_referrers, 0) as active_referrers,
+        coalesce(a.converting_referrers, 0) as converting_referrers,
+        coalesce(
+            case when grid.segment_type in ('city', 'member_tier') then ac.active_customers_at_start
+                 else ac_all.active_customers_at_start end,
+            0
+        ) as active_customers_at_start
+    from grid
+    left join aggregated as a
+        on grid.period_grain = a.period_grain
+        and grid.period_start = a.period_start
+        and grid.segment_type = a.segment_type
+        and grid.segment_value = a.segment_value
+    left join active_customers as ac
+        on grid.period_grain = ac.period_grain
+        and grid.period_start = ac.period_start
+        and grid.segment_type = ac.segment_type
+        and grid.segment_value = ac.segment_value
+    left join active_customers as ac_all
+        on grid.period_grain = ac_all.period_grain
+        and grid.period_start = ac_all.period_start
+        and ac_all.segment_type = 'all'
+
+),
+
+final as (
+
+    select
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment_value as varchar) as segment_value,
+        cast(invites as bigint) as invites,
+        cast(registered as bigint) as registered,
+        cast(converted as bigint) as converted,
+        cast((cast(converted as float) / nullif(cast(invites as float), 0)) as numeric(18, 6)) as conversion_rate,
+        cast(suspicious_referrals as bigint) as suspicious_referrals,
+        cast(verified_converted as bigint) as verified_converted,
+        cast(rewards_cost as numeric(18, 2)) as rewards_cost,
+        cast(referred_revenue as numeric(18, 2)) as referred_revenue,
+        cast(active_referrers as bigint) as active_referrers,
+        cast(converting_referrers as bigint) as converting_referrers,
+        cast(active_customers_at_start as bigint) as active_customers_at_start,
+        cast((cast(converting_referrers as float) / nullif(cast(active_customers_at_start as float), 0)) as numeric(18, 6)) as referral_rate,
+        cast('2026-11-21 16:00:00' as timestamp) as _loaded_at,
+    cast('2026-11-21' as TEXT) as _batch_id
+    from filled
+
+)
+
+select * from final

@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    order_item_id as unique_field,
+    count(*) as n_records
+
+from "loyalty_wh_dev"."staging"."stg_shop__order_items"
+where order_item_id is not null
+group by order_item_id
+having count(*) > 1
+
+

@@ -1,0 +1,36 @@
+
+    
+    select
+      count(*) as failures,
+      count(*) != 0 as should_warn,
+      count(*) != 0 as should_error
+    from (
+      
+    
+  
+    
+    
+
+with all_values as (
+
+    select
+        ticket_status as value_field,
+        count(*) as n_records
+
+    from "loyalty_wh_dev"."core"."fct_tickets"
+    group by ticket_status
+
+)
+
+select *
+from all_values
+where value_field not in (
+    'open','pending','solved','closed'
+)
+
+
+
+  
+  
+      
+    ) dbt_internal_test

@@ -1,0 +1,18 @@
+
+    
+    select
+      count(*) as failures,
+      count(*) != 0 as should_warn,
+      count(*) != 0 as should_error
+    from (
+      
+    
+  
+    select satisfaction_score
+    from "loyalty_wh_dev"."core"."fct_survey_responses"
+    where satisfaction_score < 1 or satisfaction_score > 5
+
+  
+  
+      
+    ) dbt_internal_test

@@ -1,0 +1,19 @@
+
+    
+    select
+      count(*) as failures,
+      count(*) != 0 as should_warn,
+      count(*) != 0 as should_error
+    from (
+      
+    
+  
+    select member_id, valid_from, count(*) as n_rows
+    from "loyalty_wh_dev"."core"."dim_members"
+    group by member_id, valid_from
+    having count(*) > 1
+
+  
+  
+      
+    ) dbt_internal_test

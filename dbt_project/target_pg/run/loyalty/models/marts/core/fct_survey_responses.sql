@@ -1,0 +1,55 @@
+
+      
+  
+    
+
+  create  table "loyalty_wh_dev"."core"."fct_survey_responses"
+  
+  
+    as
+  
+  (
+    
+-- One row per survey response (newest delivery of each response_id). A corrected
+-- re-delivery lands in a newer batch with the old submitted_at, so the incremental
+-- filter is on the landing batch, not on a source timestamp.
+with
+
+responses as (
+
+    select * from "loyalty_wh_dev"."staging"."stg_surveys__survey_responses"
+    
+
+),
+
+final as (
+
+    select
+        response_id,
+        survey_id,
+        customer_id,
+        order_id,
+        survey_channel,
+        repurchase_intent,
+        nps_score,
+        satisfaction_score,
+        case
+            when nps_score between 9 and 10 then 'promoter'
+            when nps_score between 7 and 8 then 'passive'
+            when nps_score between 0 and 6 then 'detractor'
+        end as nps_category,
+        nps_score between 0 and 10 as has_valid_nps,
+        customer_id is null as is_anonymous,
+        submitted_date,
+        submitted_at,
+        _batch_id as source_batch_id,
+        _source_file as source_file,
+        _source_line as source_line
+    from responses
+
+)
+
+select * from final
+  );
+  
+  

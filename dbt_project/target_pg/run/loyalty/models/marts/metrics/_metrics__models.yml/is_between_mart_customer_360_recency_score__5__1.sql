@@ -1,0 +1,18 @@
+
+    
+    select
+      count(*) as failures,
+      count(*) != 0 as should_warn,
+      count(*) != 0 as should_error
+    from (
+      
+    
+  
+    select recency_score
+    from "loyalty_wh_dev"."marts"."mart_customer_360"
+    where recency_score < 1 or recency_score > 5
+
+  
+  
+      
+    ) dbt_internal_test

@@ -1,0 +1,7 @@
+{# The grain test: no two rows share the combination of `combination_of_columns`. #}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    select {{ combination_of_columns | join(', ') }}, count(*) as n_rows
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}

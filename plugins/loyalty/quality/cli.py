@@ -1,0 +1,64 @@
+"""``loyalty validate-raw | validate-marts | audit-report``: the quality gates without Airflow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cmd_validate_raw(args: argparse.Namespace) -> int:
+    from loyalty import contracts
+    from loyalty.config import Settings
+    from loyalty.quality.gates import GateFailed, validate_raw_batch
+
+    settings = Settings.from_env()
+    tables = args.table or list(contracts.ALL_TABLES)
+    failed = 0
+    for name in tables:
+        try:
+            summary = validate_raw_batch(settings, name, args.batch_id)
+            print(json.dumps({k: summary[k] for k in ("suite", "success", "expectations", "failed_warnings")}))
+        except GateFailed as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_validate_marts(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.quality.gates import GateFailed, validate_marts
+
+    try:
+        summary = validate_marts(Settings.from_env(), args.batch_id)
+    except GateFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for name, s in summary.items():
+        print(json.dumps({"suite": name, "success": s["success"], "failed_warnings": s.get("failed_warnings", [])}))
+    return 0
+
+
+def cmd_audit_report(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.quality.report import build_audit_report
+    from loyalty.warehouse.dbt_artifacts import merged_run_results
+
+    settings = Settings.from_env()
+    print(build_audit_report(settings, args.batch_id, merged_run_results(settings, args.batch_id)))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate-raw", help="run the raw quality gate (GX) on a landed night")
+    p.add_argument("--batch-id", required=True, help="the night's batch id (business date YYYY-MM-DD)")
+    p.add_argument("--table", action="append", help="a landed table (repeatable); default: all")
+    p.set_defaults(func=cmd_validate_raw)
+
+    p = sub.add_parser("validate-marts", help="run the mart quality gate (GX) on the warehouse")
+    p.add_argument("--batch-id", required=True, help="the night's batch id (business date YYYY-MM-DD)")
+    p.set_defaults(func=cmd_validate_marts)
+
+    p = sub.add_parser("audit-report", help="write the night's HTML audit report")
+    p.add_argument("--batch-id", required=True, help="the night's batch id (business date YYYY-MM-DD)")
+    p.set_defaults(func=cmd_audit_report)

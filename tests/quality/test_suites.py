@@ -1,0 +1,59 @@
+"""The reviewed suites under expectations/ stay in step with loyalty.contracts and METRICS.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loyalty import contracts
+from loyalty.config import EXPECTATIONS_DIR
+from loyalty.quality.suites import RuleContext, bind, load_suite, mart_suite_paths, raw_suite_path
+
+MARTS = ("mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
+         "mart_referrals", "mart_membership", "mart_customer_360")
+
+
+def _of(suite, type_):
+    return [e for e in suite.expectations if e["type"] == type_]
+
+
+def test_one_raw_suite_per_landed_table_covering_the_contract():
+    for name, table in contracts.ALL_TABLES.items():
+        suite = load_suite(raw_suite_path(name))
+        assert suite.name == f"raw_{name}" and suite.meta["owner"] and suite.severity == "error"
+        cols = _of(suite, "expect_table_columns_to_match_set")[0]["kwargs"]["column_set"]
+        assert cols == [*table.column_names, *(c.name for c in contracts.RAW_METADATA_COLUMNS)]
+        not_null = {e["kwargs"]["column"] for e in _of(suite, "expect_column_values_to_not_be_null")}
+        assert {c.name for c in table.columns if not c.nullable} <= not_null
+        assert table.primary_key in {e["kwargs"]["column"] for e in _of(suite, "expect_column_values_to_be_unique")}
+        in_set = {e["kwargs"]["column"]: e["kwargs"]["value_set"] for e in _of(suite, "expect_column_values_to_be_in_set")}
+        for c in table.columns:
+            if c.accepted:
+                assert in_set[c.name] == list(c.accepted), (name, c.name)
+        volume = _of(suite, "expect_table_row_count_to_be_between")[0]
+        fresh = _of(suite, "expect_column_max_to_be_between")[0]
+        for e, kind in ((volume, "volume"), (fresh, "freshness")):
+            assert e["meta"]["severity"] == "warning" and e["meta"]["rule"]["kind"] == kind
+            assert all(isinstance(v, dict) and "$PARAMETER" in v for k, v in e["kwargs"].items() if k.endswith("_value"))
+
+
+def test_mart_suites_exist_and_bind():
+    names = {p.stem for p in mart_suite_paths()}
+    assert set(MARTS) <= names and "fct_orders" in names and "reconcile_repurchase_revenue" in names
+    for path in mart_suite_paths():
+        suite = load_suite(path)
+        bound = bind(suite, RuleContext(batch_id="2026-11-21", row_count=1))
+        assert bound.expectations and all(e["meta"]["severity"] in ("error", "warning") for e in bound.expectations)
+        if suite.name in MARTS and suite.name not in ("mart_care_campaign_roi", "mart_customer_360"):
+            grain = _of(suite, "expect_compound_columns_to_be_unique")[0]["kwargs"]["column_list"]
+            assert grain == ["period_grain", "period_start", "segment_type", "segment_value"]
+
+
+def test_volume_rule_uses_median_of_recent_nights_of_the_same_mode():
+    suite = load_suite(raw_suite_path("orders"))
+    prior = [(f"2026-11-{d:02d}", "incremental", n) for d, n in ((14, 1000), (15, 10), (16, 30), (17, 20))]
+    prior.append(("2026-11-01", "full", 10_000_000))
+    bound = bind(suite, RuleContext(batch_id="2026-11-21", row_count=5, mode="incremental", prior_landed=prior,
+                                     data_interval_end=datetime(2026, 11, 21, 16)))
+    assert bound.parameters["volume_min_rows"] == 2 and bound.parameters["volume_max_rows"] == 250  # median 25
+    assert bound.parameters["batch_id_set"] == ["2026-11-21"]
+    assert EXPECTATIONS_DIR.is_dir()
