@@ -105,13 +105,16 @@ def loyalty_nightly() -> None:
                 "loaded_at": "{{ loaded_at(logical_date) }}",
             },
             "callback": "loyalty.warehouse.dbt_artifacts.keep_run_results",
+            # a model's tests run with the model; a test that also needs a model built later
+            # (relationships) runs with that later model, once all its parents exist
+            "dbt_cmd_flags": ["--indirect-selection", "buildable"],
         },
         default_args={"retries": 0},
     )
 
-    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1)
+    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1, retry_delay=timedelta(seconds=20))
     def dbt_docs() -> str:
-        return tasks.dbt_docs()
+        return tasks.dbt_docs(_ld())
 
     @task(retries=2, retry_delay=timedelta(seconds=20))
     def mart_gate() -> str:
@@ -121,9 +124,15 @@ def loyalty_nightly() -> None:
     def publish() -> str:
         return tasks.publish(_ld())
 
-    @task(trigger_rule="all_done", retries=1)
+    @task(trigger_rule="all_done", retries=1, retry_delay=timedelta(seconds=20))
     def audit_report() -> str:
         return tasks.audit_report(_ld())
+
+    @task(trigger_rule="one_failed", retries=0, on_failure_callback=None)
+    def night_failed() -> None:
+        """Runs only when a task failed: fails the run (the always-run audit report would
+        otherwise make it look successful). The failed task itself has already alerted."""
+        tasks.night_failed(get_current_context())
 
     cfg = check_config()
     landed = [land_shop_table.expand(table=list(SHOP_TABLES)), land_surveys(), land_tickets()]
@@ -135,6 +144,12 @@ def loyalty_nightly() -> None:
     pub = publish()
     report = audit_report()
     cfg >> landed >> ledger >> gate_in >> reg >> dbt >> docs >> gate_out >> pub >> report
+    night_failed()
 
 
-loyalty_nightly()
+DAG = loyalty_nightly()
+# the watcher sees every task: any failure anywhere fails the run
+_watcher = DAG.get_task("night_failed")
+for _t in DAG.tasks:
+    if _t is not _watcher:
+        _t >> _watcher

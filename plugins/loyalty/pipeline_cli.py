@@ -61,7 +61,7 @@ def _print_outputs(batch_id: str) -> None:
     print(f"  quarantine (Parquet):      {s.quarantine_dir}")
     print(f"  audit report:              {report}{'' if report.exists() else '  (not written)'}")
     print(f"  GX Data Docs:              {docs}{'' if docs.exists() else '  (not written)'}")
-    print(f"  dbt docs (lineage):        {s.data_dir / 'dbt_docs' / 'index.html'}")
+    print(f"  dbt docs (lineage):        {s.data_dir / 'dbt_docs' / 'static_index.html'}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

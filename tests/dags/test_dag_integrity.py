@@ -15,7 +15,7 @@ FORBIDDEN_AT_PARSE = {"duckdb", "pandas", "great_expectations", "dbt", "pyarrow"
 def dagbag(airflow_db: Path):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(REPO / "dags"))
 
 
 def test_no_import_errors(dagbag) -> None:

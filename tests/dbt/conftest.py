@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import dbt_util
+import pytest
 
 END_DATE = "2026-11-21"
 

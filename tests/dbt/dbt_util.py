@@ -135,8 +135,8 @@ def diff(a: list[tuple], b: list[tuple], tolerance: float = 1.5e-6) -> list[str]
     problems: list[str] = []
     if len(a) != len(b):
         problems.append(f"row counts differ: {len(a)} vs {len(b)}")
-    for ra, rb in zip(a, b):
-        for va, vb in zip(ra, rb):
+    for ra, rb in zip(a, b, strict=False):
+        for va, vb in zip(ra, rb, strict=True):
             same = (abs(va - vb) <= tolerance) if isinstance(va, float) and isinstance(vb, float) else va == vb
             if not same:
                 problems.append(f"{ra} != {rb}")

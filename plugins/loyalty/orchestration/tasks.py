@@ -158,8 +158,10 @@ def publish(logical_date: datetime) -> str:
     return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
 
 
-def dbt_docs() -> str:
-    """Regenerate dbt docs (the lineage graph) against the warehouse."""
+def dbt_docs(logical_date: datetime) -> str:
+    """Regenerate dbt docs (the lineage graph) against the warehouse, for the night's vars.
+    ``--static`` writes one self-contained page that opens from the file system."""
+    import json
     import subprocess
 
     from loyalty.config import DBT_PROJECT_DIR
@@ -168,13 +170,29 @@ def dbt_docs() -> str:
     target = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
     out = Settings.from_env().data_dir / "dbt_docs"
     cmd = [dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out)]
+           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out), "--static",
+           "--vars", json.dumps({"business_date": business_date(logical_date), "batch_id": business_date(logical_date),
+                                 "loaded_at": loaded_at(logical_date)})]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     log.info(proc.stdout[-2000:])
     if proc.returncode != 0:
         raise RuntimeError(f"dbt docs generate failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
-    log.info("dbt docs (lineage): %s", out / "index.html")
-    return str(out / "index.html")
+    log.info("dbt docs (lineage): %s", out / "static_index.html")
+    return str(out / "static_index.html")
+
+
+def night_failed(context: Any) -> None:
+    """Fail the run, naming the tasks that failed (the watcher task, trigger rule one_failed)."""
+    dag_run = context.get("dag_run")
+    failed: list[str] = []
+    try:
+        failed = sorted({ti.task_id for ti in dag_run.get_task_instances(state=["failed"])})  # type: ignore[union-attr]
+    except Exception:  # pragma: no cover - the SDK's DagRun may not offer it
+        pass
+    raise AirflowFailException(
+        f"night {night_of(context['logical_date']).batch_id} failed" + (f": {', '.join(failed)}" if failed else "")
+        + "; see those tasks' logs and the audit report"
+    )
 
 
 def audit_report(logical_date: datetime) -> str:

@@ -1,4 +1,0 @@
-
-    select repurchase_rate_holdout
-    from "loyalty_wh_dev"."marts"."mart_care_campaign_roi"
-    where repurchase_rate_holdout < 0 or repurchase_rate_holdout > 1

@@ -1,4 +1,0 @@
-
-    select repurchase_intent_high_rate
-    from "loyalty_wh_dev"."marts"."mart_recommendation"
-    where repurchase_intent_high_rate < 0 or repurchase_intent_high_rate > 1
