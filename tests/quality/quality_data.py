@@ -127,7 +127,7 @@ def build_warehouse(settings: Settings, batch_id: str = BATCH, *, skip: tuple[st
         con.execute("create schema if not exists core; create schema if not exists marts")
         con.execute(
             "create or replace table core.fct_orders (order_id bigint, customer_id bigint, store_id integer,"
-            " channel varchar, status varchar, is_valid boolean, total_amount decimal(12,2),"
+            " channel varchar, order_status varchar, is_valid boolean, order_amount decimal(12,2),"
             " discount_amount decimal(12,2), ordered_at timestamp, ordered_date date,"
             f" {META_COLS})"
         )
@@ -166,7 +166,7 @@ def build_warehouse(settings: Settings, batch_id: str = BATCH, *, skip: tuple[st
                 " revenue decimal(18,2), avg_order_value decimal(18,2), recency_score integer, frequency_score integer,"
                 " monetary_score integer, rfm_segment varchar, latest_nps_score integer, latest_satisfaction integer,"
                 " complaints bigint, open_complaints bigint, referrals_made bigint, referrals_converted bigint,"
-                f" care_touches bigint, is_active boolean, days_since_last_order integer, {META_COLS})"
+                f" care_touches_received bigint, is_active boolean, days_since_last_order integer, {META_COLS})"
             )
             con.execute(
                 "insert into marts.mart_customer_360 values"

@@ -21,6 +21,13 @@ from loyalty.extract.night import Night
 log = logging.getLogger("loyalty.tasks")
 
 
+def _release_dbt_duckdb() -> None:
+    """A dbt invocation earlier in this process may still hold the warehouse (see dbt_artifacts)."""
+    from loyalty.warehouse.dbt_artifacts import release_duckdb
+
+    release_duckdb()
+
+
 def night_of(logical_date: datetime) -> Night:
     return Night.for_run(logical_date, Settings.from_env().business_tz)
 
@@ -137,12 +144,14 @@ def raw_gate(logical_date: datetime) -> dict[str, Any]:
 
 
 def register_raw() -> dict[str, int]:
+    _release_dbt_duckdb()
     from loyalty.warehouse.raw import register_raw
 
     return register_raw(Settings.from_env())
 
 
 def mart_gate(logical_date: datetime) -> str:
+    _release_dbt_duckdb()
     from loyalty.quality.gates import GateFailed, validate_marts
 
     try:
@@ -153,6 +162,7 @@ def mart_gate(logical_date: datetime) -> str:
 
 
 def publish(logical_date: datetime) -> str:
+    _release_dbt_duckdb()
     from loyalty.warehouse.publish import publish
 
     return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
@@ -161,6 +171,7 @@ def publish(logical_date: datetime) -> str:
 def dbt_docs(logical_date: datetime) -> str:
     """Regenerate dbt docs (the lineage graph) against the warehouse, for the night's vars.
     ``--static`` writes one self-contained page that opens from the file system."""
+    _release_dbt_duckdb()
     import json
     import subprocess
 

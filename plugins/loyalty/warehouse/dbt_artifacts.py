@@ -14,7 +14,30 @@ from typing import Any
 from loyalty.config import Settings
 
 
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a dbt invocation.
+
+    Cosmos runs dbt in the task's own process (dbtRunner); dbt-duckdb keeps its database
+    handle in a class attribute, which would hold the warehouse's write lock until the
+    process ends. Under a scheduler each task is its own process; under ``dag.test()`` every
+    task shares one, and the next writer (dbt docs, a gate's read-only connection) would be
+    locked out.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            try:
+                env.close()
+            finally:
+                DuckDBConnectionManager._ENV = None
+
+
 def keep_run_results(project_dir: str, **kwargs: Any) -> None:
+    release_duckdb()
     context = kwargs.get("context") or {}
     ti = context.get("ti")
     batch_id = context.get("params", {}).get("batch_id") or kwargs.get("batch_id")
