@@ -110,8 +110,9 @@ final as (
         combined.valid_orders > 0 as has_valid_order,
         combined.is_active_at_start and combined.valid_orders > 0 as is_repurchaser,
         combined.is_active_at_start and not combined.is_active_at_end as is_churned,
-        first_orders.first_order_date >= combined.period_start
-            and first_orders.first_order_date < periods.period_end as is_new_buyer,
+        -- new buyer: the first valid order ever (any channel) falls in the period
+        first_orders_any.first_order_date >= combined.period_start
+            and first_orders_any.first_order_date < periods.period_end as is_new_buyer,
         not combined.is_active_at_start
             and combined.valid_orders > 0
             and first_orders.first_order_date
@@ -129,6 +130,9 @@ final as (
     left join first_orders
         on combined.customer_id = first_orders.customer_id
         and combined.channel_key = first_orders.channel_key
+    left join first_orders as first_orders_any
+        on combined.customer_id = first_orders_any.customer_id
+        and first_orders_any.channel_key = '*'
     left join customers
         on combined.customer_id = customers.customer_id
     {{ join_member_tier_at('tier_at_start', 'combined.customer_id', 'periods.period_start_at') }}
