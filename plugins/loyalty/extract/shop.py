@@ -158,6 +158,8 @@ def _copy_postgres_psql(url: str, query: str, typer: SegmentTyper) -> int:
         netloc = parts.netloc.rsplit("@", 1)
         user = netloc[0].split(":", 1)[0] if len(netloc) == 2 else ""
         parts = parts._replace(netloc=(user + "@" if user else "") + netloc[-1])
+    if PSQL is None:  # callers check PSQL first; Popen would raise this TypeError on a None argument
+        raise TypeError("psql client not found on PATH")
     cmd = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", parts.geturl(),
            "-c", f"\\copy ({query}) to stdout with (format csv)"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0)

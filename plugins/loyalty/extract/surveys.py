@@ -195,7 +195,7 @@ def land_surveys(
     if not inbox.is_dir():
         raise FileNotFoundError(f"survey inbox {inbox} does not exist (set LOYALTY_SURVEY_INBOX)")
     tz = ZoneInfo(settings.business_tz)
-    seen = set()
+    seen: set[str] = set()
     if not full_refresh:
         for rec in batches.prior_records(settings, "survey_responses", night.batch_id):
             seen.update(f["sha256"] for f in rec.files)

@@ -592,7 +592,9 @@ def _membership_changes(rng: np.random.Generator, ch: Changes, ids: dict, mem: p
     members = set(mem["customer_id"].tolist())
     n_old = int(rng.poisson(cal_state["customers_per_day"] * 0.3))
     n_exist = len(lat) - len(cust_rows)
-    old = rng.choice(lat["customer_id"].to_numpy()[:n_exist], min(n_old, n_exist), replace=False) if n_exist else []
+    old: np.ndarray | list[int] = (
+        rng.choice(lat["customer_id"].to_numpy()[:n_exist], min(n_old, n_exist), replace=False) if n_exist else []
+    )
     rows = []
     for cid in joiners_new:
         r0 = int(parse_ts_text([reg_of[cid]])[0])
@@ -653,7 +655,7 @@ def _care(db: shopdb.ShopDB, rng: np.random.Generator, ch: Changes, ids: dict, l
         pick = H.pick_weighted(rng, ok * 1.0, k)
         if len(pick) == 0:
             continue
-        t = times_in_window(rng, s, e, len(pick))
+        t: np.ndarray | int = times_in_window(rng, s, e, len(pick))
         treat = rng.random(len(pick)) < 0.8
         resp_at = t + (rng.exponential(12, len(pick)) * HOUR).astype(np.int64) + 60
         p_resp = vocab.RESPONSE_P[chan] * (0.5 + lat["h"].to_numpy()[pick])

@@ -20,6 +20,7 @@ import io
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
@@ -93,7 +94,8 @@ class ShopDB:
         self.postgres = is_postgres(url)
         if not self.postgres and not is_sqlite(url):
             raise ValueError(f"unsupported shop database URL {redact(url)!r}: use sqlite:///path or postgresql://…")
-        self.conn = None
+        # psycopg.Connection (PostgreSQL) or sqlite3.Connection; None until connect()
+        self.conn: Any = None
 
     # ------------------------------------------------------------------ connection
     def connect(self, *, create: bool = False) -> ShopDB:

@@ -78,8 +78,8 @@ def generate(
         if p.exists():
             shutil.rmtree(p)
     side.mkdir()
-    for p in ("tickets.jsonl", "manifest.json", "state.json"):
-        (out / p).unlink(missing_ok=True)
+    for fname in ("tickets.jsonl", "manifest.json", "state.json"):
+        (out / fname).unlink(missing_ok=True)
 
     cal = Calendar(end_date - timedelta(days=HISTORY_DAYS - 1), end_date, tz)
     counts: dict[str, int] = {}
@@ -191,7 +191,7 @@ def generate(
         {"order_id": int(r.order_id), "ordered_at": ts_to_text(r.ordered_at), "refunded_at": ts_to_text(r.refund_at)}
         for r in o[(o["status"] == H.REFUNDED) & o["late_refund"]].itertuples(index=False)
     ]
-    defects = {k: [] for k in DEFECT_KINDS}
+    defects: dict[str, list[dict]] = {k: [] for k in DEFECT_KINDS}
     for k, items in s_res.defects.items():
         defects[k] = items
     defects["late_arriving_customer"] = late_items

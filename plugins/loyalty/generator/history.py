@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -218,7 +219,8 @@ def new_emails(rng: np.random.Generator, ids: np.ndarray, share: float) -> np.nd
     handle = letters[rng.integers(0, len(letters), n)] + letters[rng.integers(0, len(letters), n)]
     dom = np.array(vocab.EMAIL_DOMAINS, dtype=object)[rng.integers(0, len(vocab.EMAIL_DOMAINS), n)]
     idtxt = pa.array(np.asarray(ids, dtype=np.int64)).cast(pa.string()).to_numpy(zero_copy_only=False)
-    return np.where(has_email, handle + idtxt + "@" + dom, None)
+    # numpy stubs do not accept None as the "y" operand of where(); the result is an object array
+    return cast(np.ndarray, np.where(has_email, handle + idtxt + "@" + dom, None))
 
 
 def make_memberships(seed: int, cust: Customers, cal: Calendar) -> pd.DataFrame:

@@ -20,8 +20,9 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -88,7 +89,8 @@ def _offsets(t: np.ndarray, tz: str) -> np.ndarray:
     zone = ZoneInfo(tz)
     hours = t // HOUR
     uniq, inv = np.unique(hours, return_inverse=True)
-    offs = np.array([int(datetime.fromtimestamp(int(hh) * HOUR, zone).utcoffset().total_seconds()) for hh in uniq])
+    offs = np.array([int(cast(timedelta, datetime.fromtimestamp(int(hh) * HOUR, zone).utcoffset()).total_seconds())
+                     for hh in uniq])
     return offs[inv] if len(uniq) else np.zeros(0, dtype=np.int64)
 
 
@@ -209,6 +211,7 @@ def write_inbox(inbox: Path, resp: Responses, days: list[date], rng: np.random.G
     kind = np.full(n_files, "", dtype=object)
     kind[u < rates.empty_file] = "empty_file"
     kind[(u >= rates.empty_file) & (u < rates.empty_file + rates.bad_header)] = "bad_header"
+    i: int | np.integer[Any]
     for i, d in enumerate(days):
         if d in forced:
             kind[i] = forced[d]
@@ -236,6 +239,7 @@ def write_inbox(inbox: Path, resp: Responses, days: list[date], rng: np.random.G
             good = "2026-01-01 12:00:00"
         cols["submitted_at"][i] = _bad_timestamp(rng, good)
     # truncated records: force a quoted comment for the "cut inside a quoted comment" variant
+    f: int | np.integer[Any]
     for f in np.flatnonzero(truncate):
         if trunc_variant[f] == "cut_in_quoted_comment":
             cols["comment"][ends[f] - 1] = vocab.LONG_QUOTED_COMMENT
@@ -276,7 +280,7 @@ def write_inbox(inbox: Path, resp: Responses, days: list[date], rng: np.random.G
         name = names[f]
         path = inbox / name
         s, e = exp_starts[f], exp_ends[f]
-        info = {"records": int(e - s), "responses": int(count[f]), "bom": bool(bom[f]), "defect": None}
+        info: dict[str, Any] = {"records": int(e - s), "responses": int(count[f]), "bom": bool(bom[f]), "defect": None}
         if kind[f] == "empty_file":
             path.write_bytes(b"")
             info.update(records=0, bom=False, defect="empty_file")

@@ -63,7 +63,8 @@ def _ledger_section(settings: Settings, batch_id: str) -> str:
     names = list(contracts.ALL_TABLES)
     if settings.raw_dir.exists():
         names += sorted(p.name for p in settings.raw_dir.iterdir() if p.is_dir() and p.name not in names and p.name != "_files")
-    rows, classes = [], []
+    rows: list[list[Any]] = []
+    classes: list[str] = []
     for name in names:
         rec = batches.read_record(batches.batch_dir(settings, name, batch_id))
         if rec is None:

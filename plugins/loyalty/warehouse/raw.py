@@ -57,10 +57,10 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
             con.execute(f"create or replace view raw.{name} as {body}")
             counts[name] = con.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
         if list(settings.raw_dir.glob("*/batch_id=*/_batch.json")):
-            cols = "{" + ", ".join(f"'{c}': '{t}'" for c, t in LEDGER_COLUMNS.items()) + "}"
+            ledger_cols = "{" + ", ".join(f"'{c}': '{t}'" for c, t in LEDGER_COLUMNS.items()) + "}"
             ledger = (
                 f"select *, rows_read = rows_landed + rows_quarantined + rows_duplicate as is_reconciled "
-                f"from read_json({_lit(str(settings.raw_dir / '*' / 'batch_id=*' / '_batch.json'))}, columns={cols})"
+                f"from read_json({_lit(str(settings.raw_dir / '*' / 'batch_id=*' / '_batch.json'))}, columns={ledger_cols})"
             )
         else:
             ledger = _empty_select({**LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
