@@ -13,7 +13,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from airflow.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 
 from loyalty.config import Settings
 from loyalty.extract.night import Night
