@@ -100,19 +100,27 @@ def bench_extract(scale: str) -> list[dict]:
     print(f"== extraction benchmark, scale {scale}: {n:,} orders, {n * 5 // 2:,} order items ==")
     prepare_source(n)
     out = []
+    repeats = int(os.environ.get("LOYALTY_BENCH_REPEATS", "3"))
     for table in ("orders", "order_items"):
-        base_s, nbytes = baseline_copy(table, SHOP_TABLES[table].column_names)
-        with tempfile.TemporaryDirectory() as d:
-            proc = subprocess.run(
-                [sys.executable, "-m", "loyalty.bench", "_child", table, d], capture_output=True, text=True, check=True
-            )
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
+        # best of N for both sides: the machine's other work only ever adds time
+        base_runs = [baseline_copy(table, SHOP_TABLES[table].column_names) for _ in range(repeats)]
+        base_s, nbytes = min(base_runs)
+        runs = []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as d:
+                proc = subprocess.run(
+                    [sys.executable, "-m", "loyalty.bench", "_child", table, d], capture_output=True, text=True,
+                    check=True,
+                )
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        res = min(runs, key=lambda r: r["seconds"])
+        res["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
         ratio = base_s / res["seconds"]
         row = {"table": table, "rows": res["rows"], "copy_to_null_s": round(base_s, 2),
                "copy_MBps": round(nbytes / 1e6 / base_s, 1), "extract_s": round(res["seconds"], 2),
                "throughput_ratio": round(ratio, 2), "peak_rss_mb": round(res["peak_rss_mb"])}
         out.append(row)
-        print(f"  {table:12s} rows {res['rows']:>11,}  COPY->null {base_s:7.2f}s ({nbytes / 1e6:,.0f} MB)  "
+        print(f"  {table:12s} best of {repeats}: rows {res['rows']:>11,}  COPY->null {base_s:7.2f}s ({nbytes / 1e6:,.0f} MB)  "
               f"extract+land {res['seconds']:7.2f}s  ratio {ratio:.2f} (target >= 0.50)  "
               f"peak RSS {res['peak_rss_mb']:,.0f} MB (target < 2048)")
     return out

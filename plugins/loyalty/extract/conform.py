@@ -72,6 +72,25 @@ def _checks(table: Table, col: Column) -> list[tuple[str, str, str]]:
     return checks
 
 
+def _suspect(table: Table, col: Column) -> list[str]:
+    """Cheap conditions, true for every row that ``_checks`` could reject (and for a few it
+    will not): clean rows, nearly all of them, skip the detailed checks and their trims."""
+    raw, typed = _raw(col.name), _q(col.name)
+    conds: list[str] = []
+    if col.name == table.primary_key or not col.nullable:
+        conds.append(f"{typed} is null" if col.type != "VARCHAR" else f"{raw} is null")
+        if col.type == "VARCHAR" and col.name == table.primary_key:
+            conds.append(f"trim({raw}) = ''")
+    elif col.type != "VARCHAR":
+        conds.append(f"({typed} is null and {raw} is not null)")
+    if col.type.startswith("DECIMAL"):
+        conds.append(f"(strpos({raw}, '.') > 0 and length({raw}) - strpos({raw}, '.') > 2)")
+    if col.accepted:
+        allowed = ", ".join(_lit(v) for v in col.accepted)
+        conds.append(f"{typed} not in ({allowed})")
+    return conds
+
+
 def _raw(name: str) -> str:
     """The column holding a value's text as received (beside its typed twin)."""
     return _q(f"__raw_{name}")
@@ -81,7 +100,8 @@ def _typed(col: Column) -> str:
     c = _q(col.name)
     if col.type == "VARCHAR":
         return f"{_raw(col.name)} as {c}"
-    return f"try_cast(nullif(trim({_raw(col.name)}), '') as {col.type}) as {c}"
+    # DuckDB's cast ignores surrounding blanks and gives NULL for '' (no trim per value: it is costly)
+    return f"try_cast({_raw(col.name)} as {col.type}) as {c}"
 
 
 def connect(spill_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -100,7 +120,12 @@ def connect(spill_dir: Path) -> duckdb.DuckDBPyConnection:
 def typed_select(table: Table, src: str, *, has_source_position: bool = False, pre_checked: bool = False) -> str:
     """SQL that types every value of ``src`` once and judges every row (reason code, detail, payload)."""
     checks = [chk for col in table.columns for chk in _checks(table, col)]
-    reason = "case " + " ".join(f"when {cond} then {_lit(code)}" for cond, code, _ in checks) + " end"
+    suspect = " or ".join(c for col in table.columns for c in _suspect(table, col)) or "false"
+    reason = (
+        f"case when {suspect} then case "
+        + " ".join(f"when {cond} then {_lit(code)}" for cond, code, _ in checks)
+        + " end end"
+    )
     detail = "case " + " ".join(f"when {cond} then {_lit(d)}" for cond, _, d in checks) + " end"
     payload = "to_json(struct_pack(" + ", ".join(f"{_q(c.name)} := {_raw(c.name)}" for c in table.columns) + "))"
     extra = ""
