@@ -1,8 +1,10 @@
 {{ config(materialized="table") }}
 -- One row per period (grain, start), customer and channel_key ('*' = any channel) where the
--- customer is active at the start, active at the end, or bought in the period. Carries
--- what repurchase, churn, membership and referral marts count, plus the customer's
--- segment attributes (city; membership and tier as of the period start).
+-- customer bought in the period (valid order in P) or churned in it (active at s, not
+-- active at e). SPARSE: customers merely active at s and e without an order have no row;
+-- counts of customers active at s come from int_active_customer_counts. Carries what
+-- repurchase, churn, membership and referral marts count, plus the customer's segment
+-- attributes (city; membership and tier as of the period start).
 with
 
 periods as (select * from {{ ref('int_periods') }}),
@@ -27,28 +29,6 @@ first_orders as (
 
 ),
 
-active_at_start as (
-
-    select periods.period_grain, periods.period_start, islands.customer_id, islands.channel_key,
-        1 as is_active_at_start, 0 as is_active_at_end, 0 as valid_orders,
-        cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from periods
-    inner join islands
-        on periods.period_start between islands.active_from_date and islands.active_to_date
-
-),
-
-active_at_end as (
-
-    select periods.period_grain, periods.period_start, islands.customer_id, islands.channel_key,
-        0 as is_active_at_start, 1 as is_active_at_end, 0 as valid_orders,
-        cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from periods
-    inner join islands
-        on periods.period_end between islands.active_from_date and islands.active_to_date
-
-),
-
 orders_keyed as (
 
     select customer_id, cast('*' as {{ dbt.type_string() }}) as channel_key, ordered_date, order_amount from orders
@@ -57,42 +37,84 @@ orders_keyed as (
 
 ),
 
+-- equi-join on the period containing the date (one per grain), not a range join
 ordered_in_period as (
 
     select periods.period_grain, periods.period_start, orders_keyed.customer_id, orders_keyed.channel_key,
-        0 as is_active_at_start, 0 as is_active_at_end, count(*) as valid_orders,
+        count(*) as valid_orders,
         cast(sum(orders_keyed.order_amount) as {{ dbt.type_numeric() }}) as revenue_amount
     from orders_keyed
+    cross join {{ period_grains() }}
     inner join periods
-        on orders_keyed.ordered_date >= periods.period_start
-        and orders_keyed.ordered_date < periods.period_end
+        on periods.period_grain = grains.period_grain
+        and periods.period_start = {{ period_start('grains.period_grain', 'orders_keyed.ordered_date') }}
     group by periods.period_grain, periods.period_start, orders_keyed.customer_id, orders_keyed.channel_key
+
+),
+
+-- churn candidates: an island covering s that ends inside P (active_to_date < e), found
+-- through the period containing active_to_date
+churn_candidates as (
+
+    select periods.period_grain, periods.period_start, islands.customer_id, islands.channel_key,
+        0 as valid_orders,
+        cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
+    from islands
+    cross join {{ period_grains() }}
+    inner join periods
+        on periods.period_grain = grains.period_grain
+        and periods.period_start = {{ period_start('grains.period_grain', 'islands.active_to_date') }}
+    where islands.active_from_date <= periods.period_start
+        and islands.active_to_date >= periods.period_start
 
 ),
 
 unioned as (
 
-    select * from active_at_start
-    union all
-    select * from active_at_end
-    union all
     select * from ordered_in_period
+    union all
+    select * from churn_candidates
 
 ),
 
-combined as (
+keyed as (
 
     select
         period_grain,
         period_start,
         customer_id,
         channel_key,
-        max(is_active_at_start) = 1 as is_active_at_start,
-        max(is_active_at_end) = 1 as is_active_at_end,
         sum(valid_orders) as valid_orders,
         sum(revenue_amount) as revenue_amount
     from unioned
     group by period_grain, period_start, customer_id, channel_key
+
+),
+
+-- islands are disjoint per customer and channel_key: at most one covers a date
+combined as (
+
+    select
+        keyed.period_grain,
+        keyed.period_start,
+        keyed.customer_id,
+        keyed.channel_key,
+        island_at_start.customer_id is not null as is_active_at_start,
+        island_at_end.customer_id is not null as is_active_at_end,
+        keyed.valid_orders,
+        keyed.revenue_amount
+    from keyed
+    inner join periods
+        on keyed.period_grain = periods.period_grain
+        and keyed.period_start = periods.period_start
+    left join islands as island_at_start
+        on keyed.customer_id = island_at_start.customer_id
+        and keyed.channel_key = island_at_start.channel_key
+        and periods.period_start between island_at_start.active_from_date and island_at_start.active_to_date
+    left join islands as island_at_end
+        on keyed.customer_id = island_at_end.customer_id
+        and keyed.channel_key = island_at_end.channel_key
+        and periods.period_end between island_at_end.active_from_date and island_at_end.active_to_date
 
 ),
 

@@ -8,6 +8,8 @@ periods as (select * from {{ ref('int_periods') }}),
 
 customer_periods as (select * from {{ ref('int_customer_periods') }}),
 
+active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
 member_measures as (
 
     select * from {{ ref('int_member_period_measures') }}
@@ -32,6 +34,42 @@ customers_segmented as (
 
 ),
 
+-- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
+active_segmented as (
+
+    select
+        active_counts.period_grain,
+        active_counts.period_start,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'channel' then active_counts.channel_key
+            when 'city' then active_counts.city
+            when 'member_tier' then active_counts.member_tier
+        end as segment_value,
+        active_counts.active_customers_at_start
+    from active_counts
+    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
+    where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
+
+),
+
+customer_measures as (
+
+    select period_grain, period_start, segment_type, segment_value,
+        active_customers_at_start, 0 as churned, 0 as reactivated
+    from active_segmented
+
+    union all
+
+    select period_grain, period_start, segment_type, segment_value,
+        0,
+        case when is_churned then 1 else 0 end,
+        case when is_reactivated then 1 else 0 end
+    from customers_segmented
+
+),
+
 customer_aggregated as (
 
     select
@@ -39,10 +77,10 @@ customer_aggregated as (
         period_start,
         segment_type,
         segment_value,
-        sum(case when is_active_at_start then 1 else 0 end) as active_customers_at_start,
-        sum(case when is_churned then 1 else 0 end) as churned,
-        sum(case when is_reactivated then 1 else 0 end) as reactivated
-    from customers_segmented
+        sum(active_customers_at_start) as active_customers_at_start,
+        sum(churned) as churned,
+        sum(reactivated) as reactivated
+    from customer_measures
     group by period_grain, period_start, segment_type, segment_value
 
 ),

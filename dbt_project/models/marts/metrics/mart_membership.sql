@@ -15,6 +15,8 @@ customer_periods as (
 
 ),
 
+active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
 measures_segmented as (
 
     select
@@ -70,6 +72,46 @@ customers_segmented as (
 
 ),
 
+-- customers active at s: from the counts (channel_key '*'); members = any tier
+active_segmented as (
+
+    select
+        active_counts.period_grain,
+        active_counts.period_start,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'city' then active_counts.city
+            when 'member_tier' then active_counts.member_tier
+        end as segment_value,
+        active_counts.member_tier,
+        active_counts.active_customers_at_start
+    from active_counts
+    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    where active_counts.channel_key = '*'
+
+),
+
+customer_measures as (
+
+    select period_grain, period_start, segment_type, segment_value,
+        case when member_tier <> 'non_member' then active_customers_at_start else 0 end as active_members_at_start,
+        0 as member_repurchasers,
+        case when member_tier = 'non_member' then active_customers_at_start else 0 end as active_non_members_at_start,
+        0 as non_member_repurchasers
+    from active_segmented
+
+    union all
+
+    select period_grain, period_start, segment_type, segment_value,
+        0,
+        case when is_repurchaser and is_member_at_start then 1 else 0 end,
+        0,
+        case when is_repurchaser and not is_member_at_start then 1 else 0 end
+    from customers_segmented
+
+),
+
 customer_aggregated as (
 
     select
@@ -77,11 +119,11 @@ customer_aggregated as (
         period_start,
         segment_type,
         segment_value,
-        sum(case when is_active_at_start and is_member_at_start then 1 else 0 end) as active_members_at_start,
-        sum(case when is_repurchaser and is_member_at_start then 1 else 0 end) as member_repurchasers,
-        sum(case when is_active_at_start and not is_member_at_start then 1 else 0 end) as active_non_members_at_start,
-        sum(case when is_repurchaser and not is_member_at_start then 1 else 0 end) as non_member_repurchasers
-    from customers_segmented
+        sum(active_members_at_start) as active_members_at_start,
+        sum(member_repurchasers) as member_repurchasers,
+        sum(active_non_members_at_start) as active_non_members_at_start,
+        sum(non_member_repurchasers) as non_member_repurchasers
+    from customer_measures
     group by period_grain, period_start, segment_type, segment_value
 
 ),

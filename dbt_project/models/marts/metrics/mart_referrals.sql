@@ -24,12 +24,7 @@ orders as (
 
 ),
 
-customer_periods as (
-
-    select * from {{ ref('int_customer_periods') }}
-    where channel_key = '*'
-
-),
+active_counts as (select * from {{ ref('int_active_customer_counts') }}),
 
 -- the referral that brought each referred customer in (first converted one)
 referred_customers as (
@@ -153,27 +148,23 @@ aggregated as (
 
 ),
 
+-- referral_rate denominators: customers active at s (channel_key '*')
 active_customers as (
 
     select
-        customer_periods.period_grain,
-        customer_periods.period_start,
+        active_counts.period_grain,
+        active_counts.period_start,
         segment_types.segment_type,
         case segment_types.segment_type
-            when 'city' then customer_periods.city
-            when 'member_tier' then customer_periods.member_tier_at_start
+            when 'all' then 'all'
+            when 'city' then active_counts.city
+            when 'member_tier' then active_counts.member_tier
         end as segment_value,
-        sum(case when customer_periods.is_active_at_start then 1 else 0 end) as active_customers_at_start
-    from customer_periods
-    cross join {{ segment_types(['city', 'member_tier']) }}
+        sum(active_counts.active_customers_at_start) as active_customers_at_start
+    from active_counts
+    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    where active_counts.channel_key = '*'
     group by 1, 2, 3, 4
-
-    union all
-
-    select period_grain, period_start, 'all', 'all',
-        sum(case when is_active_at_start then 1 else 0 end)
-    from customer_periods
-    group by period_grain, period_start
 
 ),
 

@@ -6,6 +6,8 @@ periods as (select * from {{ ref('int_periods') }}),
 
 customer_periods as (select * from {{ ref('int_customer_periods') }}),
 
+active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
 segmented as (
 
     select
@@ -23,6 +25,58 @@ segmented as (
 
 ),
 
+-- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
+active_segmented as (
+
+    select
+        active_counts.period_grain,
+        active_counts.period_start,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'channel' then active_counts.channel_key
+            when 'city' then active_counts.city
+            when 'member_tier' then active_counts.member_tier
+        end as segment_value,
+        active_counts.active_customers_at_start
+    from active_counts
+    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
+    where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
+
+),
+
+measures as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        active_customers_at_start,
+        0 as repurchasers,
+        0 as orders,
+        cast(0 as {{ dbt.type_numeric() }}) as revenue,
+        0 as buyers,
+        0 as new_buyers
+    from active_segmented
+
+    union all
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        0,
+        case when is_repurchaser then 1 else 0 end,
+        valid_orders,
+        cast(revenue_amount as {{ dbt.type_numeric() }}),
+        case when has_valid_order then 1 else 0 end,
+        case when is_new_buyer then 1 else 0 end
+    from segmented
+
+),
+
 aggregated as (
 
     select
@@ -30,13 +84,13 @@ aggregated as (
         period_start,
         segment_type,
         segment_value,
-        sum(case when is_active_at_start then 1 else 0 end) as active_customers_at_start,
-        sum(case when is_repurchaser then 1 else 0 end) as repurchasers,
-        sum(valid_orders) as orders,
-        sum(revenue_amount) as revenue,
-        sum(case when has_valid_order then 1 else 0 end) as buyers,
-        sum(case when is_new_buyer then 1 else 0 end) as new_buyers
-    from segmented
+        sum(active_customers_at_start) as active_customers_at_start,
+        sum(repurchasers) as repurchasers,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        sum(buyers) as buyers,
+        sum(new_buyers) as new_buyers
+    from measures
     group by period_grain, period_start, segment_type, segment_value
 
 ),
