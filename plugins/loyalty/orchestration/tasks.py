@@ -125,22 +125,13 @@ def reconcile_ledger(logical_date: datetime) -> dict[str, Any]:
 
 
 def raw_gate(logical_date: datetime) -> dict[str, Any]:
-    from loyalty import contracts
-    from loyalty.quality.gates import GateFailed, validate_raw_batch
+    from loyalty.quality.gates import GateFailed, validate_raw_night
 
-    settings = Settings.from_env()
-    night = night_of(logical_date)
-    failures = []
-    results = {}
-    for name in contracts.ALL_TABLES:
-        try:
-            res = validate_raw_batch(settings, name, night.batch_id)
-            results[name] = str(res)[:200]
-        except GateFailed as exc:
-            failures.append(str(exc))
-    if failures:
-        raise AirflowFailException("raw gate failed:\n" + "\n".join(failures))
-    return results
+    try:
+        results = validate_raw_night(Settings.from_env(), night_of(logical_date).batch_id)
+    except GateFailed as exc:
+        raise AirflowFailException("raw gate failed:\n" + str(exc)) from exc
+    return {table: str(res)[:200] for table, res in results.items()}
 
 
 def register_raw() -> dict[str, int]:

@@ -70,8 +70,19 @@ def _summary(run: runner.SuiteRun) -> dict[str, Any]:
     }
 
 
-def validate_raw_batch(settings: Settings, table: str, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
-    """Validate ``raw/<table>/batch_id=<batch_id>/part-0.parquet``; raise GateFailed on an error."""
+def validate_raw_batch(
+    settings: Settings,
+    table: str,
+    batch_id: str,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    *,
+    update_docs: bool = True,
+    _runs: list[runner.SuiteRun] | None = None,
+) -> dict:
+    """Validate ``raw/<table>/batch_id=<batch_id>/part-0.parquet``; raise GateFailed on an error.
+
+    ``update_docs=False`` leaves the Data Docs to the caller (``validate_raw_night`` renders
+    them once for all tables); the run is appended to ``_runs`` for that."""
     if table not in contracts.ALL_TABLES:
         raise ValueError(f"unknown table {table!r}; one of {', '.join(contracts.ALL_TABLES)}")
     suite = load_suite(raw_suite_path(table, expectations_dir))
@@ -97,7 +108,10 @@ def validate_raw_batch(settings: Settings, table: str, batch_id: str, expectatio
     )
     bound = bind(suite, ctx)
     run_id = runner.new_run_id("raw", batch_id)
-    run = runner.validate_frame(settings, bound, frame, gate="raw", batch_id=batch_id, run_id=run_id)
+    run = runner.validate_frame(settings, bound, frame, gate="raw", batch_id=batch_id, run_id=run_id,
+                                update_docs=update_docs)
+    if _runs is not None:
+        _runs.append(run)
     path = results.write_results(settings, batch_id, suite.name, run.rows)
     summary = {**_summary(run), "table": table, "rows": len(frame), "results": str(path),
                "data_docs": str(runner.docs_index_path(settings))}
@@ -111,6 +125,26 @@ def validate_raw_batch(settings: Settings, table: str, batch_id: str, expectatio
     log.info("raw gate %s batch %s: %d expectations passed (%d warnings)", suite.name, batch_id,
              len(run.rows) - len(run.failed), len(run.failed_with("warning")))
     return summary
+
+
+def validate_raw_night(settings: Settings, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    """The raw gate of a night: every landed table's suite, Data Docs rendered once at the end
+    (pass or fail); raises GateFailed naming every failing suite."""
+    runs: list[runner.SuiteRun] = []
+    summaries: dict[str, Any] = {}
+    failures: list[str] = []
+    try:
+        for table in contracts.ALL_TABLES:
+            try:
+                summaries[table] = validate_raw_batch(settings, table, batch_id, expectations_dir,
+                                                      update_docs=False, _runs=runs)
+            except GateFailed as exc:
+                failures.append(str(exc))
+    finally:
+        runner.update_docs(settings, runs)
+    if failures:
+        raise GateFailed("\n".join(failures))
+    return summaries
 
 
 def _missing_row(suite: Suite, gate: str, batch_id: str, run_id: Any, observed: str) -> dict[str, Any]:
@@ -147,6 +181,7 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
     where: dict[str, str] = {}
     summary: dict[str, Any] = {}
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con.execute("set enable_progress_bar = false")
     try:
         for path in paths:
             suite = load_suite(path)
