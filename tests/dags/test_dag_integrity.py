@@ -56,3 +56,17 @@ def test_dag_file_does_not_import_heavy_libraries_at_parse_time() -> None:
                 names = [node.module]
             for n in names:
                 assert n.split(".")[0] not in FORBIDDEN_AT_PARSE, f"{path.name} imports {n} at parse time"
+
+
+def test_nothing_is_published_unless_both_gates_pass(dagbag) -> None:
+    """publish runs only after the mart gate succeeded, which runs only after dbt, which runs
+    only after the raw gate: a failed gate leaves last night's serving file as it was."""
+    dag = dagbag.dags["loyalty_nightly"]
+    publish = dag.get_task("publish")
+    assert publish.trigger_rule == "all_success"
+    upstream_of_publish = publish.get_flat_relative_ids(upstream=True)
+    assert {"mart_gate", "raw_gate", "reconcile_ledger", "land_surveys", "land_tickets"} <= upstream_of_publish
+    assert all(dag.get_task(t).trigger_rule == "all_success" for t in upstream_of_publish)
+    watcher = dag.get_task("night_failed")
+    assert watcher.trigger_rule == "one_failed"
+    assert set(dag.task_ids) - {"night_failed"} <= watcher.get_flat_relative_ids(upstream=True)
