@@ -22,9 +22,9 @@
     percentile_cont({{ fraction }}) within group (order by {{ expression }})
 {%- endmacro %}
 
-{# hours between two timestamps, fractional #}
+{# hours between two timestamps, fractional (elapsed time, sub-second parts included) #}
 {% macro hours_between(start_ts, end_ts) -%}
-    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as double precision) / 3600.0)
+    (cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) as double precision) / 3600.0)
 {%- endmacro %}
 
 {# Salted hash of a normalized PII value. The salt comes from LOYALTY_PII_SALT and is

@@ -1,26 +1,38 @@
 -- One row per period_grain ('day','week','month') and period_start: every period from the
--- first order, survey response or ticket up to and including the one containing the
+-- first dated event (order, survey, ticket, membership, referral, points, care touch) up to
+-- and including the one containing the
 -- business date. period_end is exclusive; *_at are the boundaries in UTC.
 with
 
 dates as (select * from {{ ref('dim_date') }}),
 
-orders as (select min(ordered_date) as first_date from {{ ref('fct_orders') }}),
-surveys as (select min(submitted_date) as first_date from {{ ref('fct_survey_responses') }}),
-tickets as (select min(created_date) as first_date from {{ ref('fct_tickets') }}),
+-- the calendar starts at the earliest event any mart counts (memberships can be older than
+-- the order history, e.g. members who joined before the shop's current system)
+event_dates as (
+
+    select min(ordered_date) as first_date from {{ ref('fct_orders') }}
+    union all
+    select min(submitted_date) from {{ ref('fct_survey_responses') }}
+    union all
+    select min(created_date) from {{ ref('fct_tickets') }}
+    union all
+    select min(joined_date) from {{ ref('dim_members') }}
+    union all
+    select min(cancelled_date) from {{ ref('dim_members') }}
+    union all
+    select min(invited_date) from {{ ref('fct_referrals') }}
+    union all
+    select min(occurred_date) from {{ ref('fct_points') }}
+    union all
+    select min(touched_date) from {{ ref('fct_care_touches') }}
+
+),
 
 data_start as (
 
-    select
-        least(
-            coalesce(orders.first_date, {{ business_date() }}),
-            coalesce(surveys.first_date, {{ business_date() }}),
-            coalesce(tickets.first_date, {{ business_date() }}),
-            {{ business_date() }}
-        ) as first_date
-    from orders
-    cross join surveys
-    cross join tickets
+    select coalesce(min(first_date), {{ business_date() }}) as first_date
+    from event_dates
+    where first_date <= {{ business_date() }}
 
 ),
 

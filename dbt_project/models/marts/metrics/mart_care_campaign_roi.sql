@@ -3,8 +3,8 @@ with
 
 campaigns as (
 
+    -- every campaign the shop has (as of the night's batch), started or not: one row each
     select * from {{ ref('dim_campaigns') }}
-    where start_date <= {{ business_date() }}
 
 ),
 
