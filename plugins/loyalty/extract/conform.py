@@ -156,6 +156,34 @@ def typed_select(table: Table, src: str, *, has_source_position: bool = False, p
         )"""
 
 
+def clean_select(table: Table, src: str) -> tuple[str, str]:
+    """The fast twin of ``typed_select`` for a source whose column types already guarantee the
+    contract's types (``src`` reads typed columns): the same output columns, with no reason
+    (the row lands), plus the condition true for every row that ``typed_select`` could judge.
+
+    Returns ``(select_sql, suspect_condition)``. The caller checks the condition over the
+    segment first and takes ``typed_select`` over the raw text for any segment where it holds,
+    so quarantined rows always get the exact reason, detail and raw payload.
+    """
+    conds: list[str] = []
+    for col in table.columns:
+        c = _q(col.name)
+        if col.name == table.primary_key or not col.nullable:
+            conds.append(f"{c} is null")
+            if col.type == "VARCHAR" and col.name == table.primary_key:
+                conds.append(f"trim({c}) = ''")
+        if col.accepted:
+            conds.append(f"{c} not in ({', '.join(_lit(v) for v in col.accepted)})")
+    suspect = " or ".join(conds) or "false"
+    typed_cols = ", ".join(f"r.{_q(c.name)}" for c in table.columns)
+    sql = (
+        f"select {typed_cols}, null::varchar as _reason_code, null::varchar as _reason_detail, "
+        "null::json as _raw_payload, null::varchar as _row_key_raw, null::varchar as _source_file, "
+        f"null::bigint as _source_line from {src} as r"
+    )
+    return sql, suspect
+
+
 def land(
     con: duckdb.DuckDBPyConnection,
     table: Table,
@@ -231,7 +259,7 @@ def classify_and_write(
     out_dir.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"copy (select {cols}, {meta}, _source_file, _source_line from {source} where _fate = 'landed') "
-        f"to {_lit(str(out_dir / 'part-0.parquet'))} (format parquet, compression zstd)"
+        f"to {_lit(str(out_dir / 'part-0.parquet'))} (format parquet, compression zstd, compression_level 1)"
     )
     n_quarantined = con.execute(f"select count(*) from {source} where _fate = 'quarantined'").fetchall()[0][0]
     if n_quarantined:
