@@ -26,3 +26,16 @@
 {% macro segment_types(types) -%}
     (values {% for t in types %}('{{ t }}'){% if not loop.last %}, {% endif %}{% endfor %}) as segment_types (segment_type)
 {%- endmacro %}
+
+{# `relation` with one row per grain, keyed by the period containing the date `date_column`:
+   columns period_grain and period_start (named `prefix`period_grain / `prefix`period_start).
+   Join it to the periods on both columns: a plain equi-join (with the period start computed
+   in the join condition, DuckDB plans a cross product and a filter). #}
+{% macro keyed_by_period(relation, date_column, prefix='') -%}
+    select
+        keyed_source.*,
+        grains.period_grain as {{ prefix }}period_grain,
+        {{ period_start('grains.period_grain', 'keyed_source.' ~ date_column) }} as {{ prefix }}period_start
+    from {{ relation }} as keyed_source
+    cross join {{ period_grains() }}
+{%- endmacro %}

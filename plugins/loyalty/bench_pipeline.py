@@ -24,17 +24,17 @@ END = date(2026, 11, 21)
 
 
 def _dbt_build(settings: Any, night: Any, *, full_refresh: bool) -> float:
-    from loyalty.config import DBT_PROJECT_DIR
+    from loyalty.config import DBT_PROJECT_DIR, night_env
     from loyalty.orchestration.dbt_config import dbt_executable
 
-    vars_ = {"business_date": night.batch_id, "batch_id": night.batch_id,
-             "loaded_at": night.end_naive.isoformat(sep=" ")}
+    env = {**os.environ, **night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" "))}
+    # the nightly build as the DAG runs it: models and data tests, no unit tests (CI runs those)
     cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target", "duckdb", "--vars", json.dumps(vars_), "--quiet"]
+           "--target", "duckdb", "--exclude-resource-type", "unit_test", "--quiet"]
     if full_refresh:
         cmd.append("--full-refresh")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")

@@ -28,6 +28,19 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 
+def night_env(business_date: str, batch_id: str | None = None, loaded_at: str | None = None) -> dict[str, str]:
+    """The night's "as of" values for dbt, as environment variables (macros/run_vars.sql).
+
+    Environment variables, not ``--vars``: dbt re-parses the whole project whenever ``--vars``
+    change (every night), but reads these only when it executes, so partial parsing holds.
+    ``loaded_at`` defaults, in dbt, to the end of the business day in the business time zone.
+    """
+    env = {"LOYALTY_BUSINESS_DATE": business_date, "LOYALTY_BATCH_ID": batch_id or business_date}
+    if loaded_at:
+        env["LOYALTY_LOADED_AT"] = loaded_at
+    return env
+
+
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).expanduser().resolve() if value else default

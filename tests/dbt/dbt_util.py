@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -88,17 +87,17 @@ def advance(data_dir: Path, days: int = 1) -> None:
     run([_bin("loyalty"), "advance", "--days", str(days)], data_env(data_dir))
 
 
-def dbt_vars(business_date: str) -> str:
-    return json.dumps({"business_date": business_date, "batch_id": business_date,
-                       "loaded_at": f"{business_date} 16:00:00"})
-
-
 def dbt(command: str, business_date: str, env: dict[str, str], *extra: str, target_path: Path | None = None) -> str:
+    """``dbt <command>`` for one night, the way the DAG runs it: the night in environment
+    variables (``night_env``), not ``--vars``."""
+    from loyalty.config import night_env
+
     args = [_bin("dbt"), command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--vars", dbt_vars(business_date), *extra]
+            *extra]
     if target_path is not None:
         args += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
-    return run(args, env, cwd=DBT_PROJECT_DIR)
+    night = night_env(business_date, loaded_at=f"{business_date} 16:00:00")
+    return run(args, {**env, **night}, cwd=DBT_PROJECT_DIR)
 
 
 def _norm(v: Any) -> Any:
@@ -109,12 +108,28 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def snapshot_duckdb(warehouse: Path, tables: tuple[str, ...] = MARTS, schema: str = "marts") -> dict[str, list[tuple]]:
+def snapshot_duckdb(warehouse: Path, tables: tuple[str, ...] = MARTS, schema: str = "marts",
+                    exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """Every row of each table, sorted; ``exclude`` leaves columns out (e.g. ``_loaded_at`` and
+    ``_batch_id``, which say when a row was last recomputed)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    cols = f"* exclude ({', '.join(exclude)})" if exclude else "*"
+    try:
+        return {t: sorted(tuple(_norm(v) for v in r) for r in con.execute(f"select {cols} from {schema}.{t}").fetchall())
+                for t in tables}
+    finally:
+        con.close()
+
+
+def batch_shares(warehouse: Path, tables: tuple[str, ...] = MARTS, where: str = "true") -> dict[str, dict[str, int]]:
+    """Rows per ``_batch_id`` (the night that last recomputed them) of each mart."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return {t: sorted(tuple(_norm(v) for v in r) for r in con.execute(f"select * from {schema}.{t}").fetchall())
+        return {t: dict(con.execute(f"select _batch_id, count(*) from marts.{t} where {where} group by 1").fetchall())
                 for t in tables}
     finally:
         con.close()

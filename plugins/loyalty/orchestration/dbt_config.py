@@ -15,7 +15,7 @@ from pathlib import Path
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
-from loyalty.config import DBT_PROJECT_DIR
+from loyalty.config import DBT_PROJECT_DIR, night_env  # noqa: F401  (night_env: re-exported)
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 WAREHOUSE_POOL = "loyalty_warehouse"

@@ -163,19 +163,17 @@ def dbt_docs(logical_date: datetime) -> str:
     """Regenerate dbt docs (the lineage graph) against the warehouse, for the night's vars.
     ``--static`` writes one self-contained page that opens from the file system."""
     _release_dbt_duckdb()
-    import json
     import subprocess
 
-    from loyalty.config import DBT_PROJECT_DIR
+    from loyalty.config import DBT_PROJECT_DIR, night_env
     from loyalty.orchestration.dbt_config import dbt_executable
 
     target = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
     out = Settings.from_env().data_dir / "dbt_docs"
     cmd = [dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out), "--static",
-           "--vars", json.dumps({"business_date": business_date(logical_date), "batch_id": business_date(logical_date),
-                                 "loaded_at": loaded_at(logical_date)})]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out), "--static"]
+    env = {**os.environ, **night_env(business_date(logical_date), loaded_at=loaded_at(logical_date))}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     log.info(proc.stdout[-2000:])
     if proc.returncode != 0:
         raise RuntimeError(f"dbt docs generate failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")

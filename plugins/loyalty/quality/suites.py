@@ -116,6 +116,7 @@ class RuleContext:
     data_interval_end: datetime | None = None  # naive UTC
     mode: str | None = None
     prior_landed: list[tuple[str, str, int]] = field(default_factory=list)  # (batch_id, mode, rows_landed)
+    known_batches: list[str] = field(default_factory=list)  # every landed batch id up to this one
 
 
 def _volume(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
@@ -147,7 +148,13 @@ def _batch_id(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
     return {"value_set": [ctx.batch_id]}
 
 
-RULES = {"volume": _volume, "freshness": _freshness, "batch_id": _batch_id}
+def _batches_up_to(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
+    """The landed batches up to this one: a period-incremental mart keeps the rows an earlier
+    night computed where no change since could alter them."""
+    return {"value_set": sorted({*ctx.known_batches, ctx.batch_id})}
+
+
+RULES = {"volume": _volume, "freshness": _freshness, "batch_id": _batch_id, "batches_up_to": _batches_up_to}
 
 
 def _is_param(value: Any) -> bool:

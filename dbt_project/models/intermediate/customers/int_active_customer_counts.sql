@@ -14,77 +14,8 @@ islands as (select * from {{ ref('int_customer_activity_islands') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-members as (select * from {{ ref('dim_members') }}),
-
--- member at day d (t_d = local midnight of d, naive UTC; join_member_tier_at) when
--- valid_from <= t_d < valid_to, joined_at < t_d and (cancelled_at NULL or >= t_d):
--- the same conditions on business-local times give a date range per spell
-members_local as (
-
-    select
-        customer_id,
-        member_tier,
-        {{ to_business_time('valid_from') }} as valid_from_local,
-        {{ to_business_time('valid_to') }} as valid_to_local,
-        {{ to_business_time('joined_at') }} as joined_local,
-        {{ to_business_time('cancelled_at') }} as cancelled_local
-    from members
-
-),
-
-member_bounds as (
-
-    select
-        customer_id,
-        member_tier,
-        -- t_d >= valid_from
-        case
-            when valid_from_local = cast(cast(valid_from_local as date) as timestamp)
-                then cast(valid_from_local as date)
-            else cast({{ dbt.dateadd('day', 1, 'cast(valid_from_local as date)') }} as date)
-        end as first_by_spell,
-        -- t_d > joined_at
-        cast({{ dbt.dateadd('day', 1, 'cast(joined_local as date)') }} as date) as first_by_join,
-        -- t_d < valid_to (NULL = open)
-        case
-            when valid_to_local is null then null
-            when valid_to_local = cast(cast(valid_to_local as date) as timestamp)
-                then cast({{ dbt.dateadd('day', -1, 'cast(valid_to_local as date)') }} as date)
-            else cast(valid_to_local as date)
-        end as last_by_spell,
-        -- t_d <= cancelled_at (NULL = open)
-        cast(cancelled_local as date) as last_by_cancel
-    from members_local
-
-),
-
-member_days as (
-
-    select
-        customer_id,
-        member_tier,
-        case
-            when first_by_spell is null or first_by_join is null then null
-            when first_by_spell > first_by_join then first_by_spell
-            else first_by_join
-        end as member_from_date,
-        case
-            when last_by_spell is null then last_by_cancel
-            when last_by_cancel is null then last_by_spell
-            when last_by_spell < last_by_cancel then last_by_spell
-            else last_by_cancel
-        end as member_to_date
-    from member_bounds
-
-),
-
-member_ranges as (
-
-    select * from member_days
-    where member_from_date is not null
-        and (member_to_date is null or member_from_date <= member_to_date)
-
-),
+-- member on the business dates [member_from_date, member_to_date] (see int_member_tier_ranges)
+member_ranges as (select * from {{ ref('int_member_tier_ranges') }}),
 
 islands_located as (
 

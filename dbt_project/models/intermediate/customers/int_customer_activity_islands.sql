@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 -- One row per customer, channel_key and activity island. A customer is active at t when
 -- they have a valid order in [t - active_days, t): on dates, active on
 -- (order_date, order_date + active_days]. Orders less than active_days apart chain into one

@@ -1,25 +1,36 @@
-{{ config(materialized="table") }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['orders', 'memberships'],
+        on_schema_change='fail'
+    )
+}}
 -- One row per period (grain, start), customer and channel_key ('*' = any channel) where the
 -- customer bought in the period (valid order in P) or churned in it (active at s, not
 -- active at e). SPARSE: customers merely active at s and e without an order have no row;
 -- counts of customers active at s come from int_active_customer_counts. Carries what
--- repurchase, churn, membership and referral marts count, plus the customer's segment
--- attributes (city; membership and tier as of the period start).
+-- repurchase, churn, membership and referral marts count, plus membership and tier as of
+-- the period start. No city: marts join the customer's current city.
+-- Period-incremental: an incremental night recomputes the dirty periods only.
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ dirty_periods() }}),
 
 islands as (select * from {{ ref('int_customer_activity_islands') }}),
+
+-- the first day any period computed tonight starts on: nothing earlier can fall in one
+computed_from as (select min(period_start) as first_date from periods),
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
     where is_valid
         and ordered_date <= {{ business_date() }}
+        and ordered_date >= (select first_date from computed_from)
 
 ),
-
-customers as (select * from {{ ref('dim_customers') }}),
 
 first_orders as (
 
@@ -40,15 +51,21 @@ orders_keyed as (
 -- equi-join on the period containing the date (one per grain), not a range join
 ordered_in_period as (
 
-    select periods.period_grain, periods.period_start, orders_keyed.customer_id, orders_keyed.channel_key,
+    select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
         count(*) as valid_orders,
-        cast(sum(orders_keyed.order_amount) as {{ dbt.type_numeric() }}) as revenue_amount
-    from orders_keyed
-    cross join {{ period_grains() }}
+        cast(sum(keyed.order_amount) as {{ dbt.type_numeric() }}) as revenue_amount
+    from ({{ keyed_by_period('orders_keyed', 'ordered_date') }}) as keyed
     inner join periods
-        on periods.period_grain = grains.period_grain
-        and periods.period_start = {{ period_start('grains.period_grain', 'orders_keyed.ordered_date') }}
-    group by periods.period_grain, periods.period_start, orders_keyed.customer_id, orders_keyed.channel_key
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
+    group by keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key
+
+),
+
+islands_ending as (
+
+    select * from islands
+    where active_to_date >= (select first_date from computed_from)
 
 ),
 
@@ -56,16 +73,15 @@ ordered_in_period as (
 -- through the period containing active_to_date
 churn_candidates as (
 
-    select periods.period_grain, periods.period_start, islands.customer_id, islands.channel_key,
+    select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
         0 as valid_orders,
         cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from islands
-    cross join {{ period_grains() }}
+    from ({{ keyed_by_period('islands_ending', 'active_to_date') }}) as keyed
     inner join periods
-        on periods.period_grain = grains.period_grain
-        and periods.period_start = {{ period_start('grains.period_grain', 'islands.active_to_date') }}
-    where islands.active_from_date <= periods.period_start
-        and islands.active_to_date >= periods.period_start
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
+    where keyed.active_from_date <= periods.period_start
+        and keyed.active_to_date >= periods.period_start
 
 ),
 
@@ -126,7 +142,6 @@ final as (
         periods.period_end,
         combined.customer_id,
         combined.channel_key,
-        coalesce(customers.city, 'unknown') as city,
         combined.is_active_at_start,
         combined.is_active_at_end,
         combined.valid_orders > 0 as has_valid_order,
@@ -144,7 +159,8 @@ final as (
         coalesce(tier_at_start.member_tier, 'non_member') as member_tier_at_start,
         combined.valid_orders,
         combined.revenue_amount,
-        first_orders.first_order_date
+        first_orders.first_order_date,
+        {{ batch_id() }} as _batch_id
     from combined
     inner join periods
         on combined.period_grain = periods.period_grain
@@ -155,8 +171,6 @@ final as (
     left join first_orders as first_orders_any
         on combined.customer_id = first_orders_any.customer_id
         and first_orders_any.channel_key = '*'
-    left join customers
-        on combined.customer_id = customers.customer_id
     {{ join_member_tier_at('tier_at_start', 'combined.customer_id', 'periods.period_start_at') }}
 
 )

@@ -1,23 +1,24 @@
-{{ config(materialized="table") }}
--- One row per period (grain, start) and membership measure contribution: members at the
--- start/end of the period, joins, cancellations, tier changes, points. Each row carries the
--- member's city and the tier in force at the moment it measures (at s, at e, or at the
--- event), so marts can sum any measure by segment. Points before the first period are kept
--- in points_net_amount of the first period (they count in points_outstanding only).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['memberships', 'points_ledger'],
+        on_schema_change='fail'
+    )
+}}
+-- One row per period (grain, start), member and membership event measure: joined,
+-- cancelled, upgrade, downgrade (count 1) and points (earned, redeemed, net). Each row
+-- carries the member's customer_id (marts join the current city) and the tier in force at
+-- the event ('non_member' when no tier spell covers it, e.g. points before joining).
+-- Points before the first period are kept in points_net of the first period (they count in
+-- points_outstanding only). Members at s and at e: int_member_counts.
+-- Period-incremental: an incremental night recomputes the dirty periods only.
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ dirty_periods() }}),
 
 spells as (select * from {{ ref('dim_members') }}),
-
-members as (
-
-    select distinct member_id, customer_id, joined_at, cancelled_at, joined_date, cancelled_date
-    from spells
-
-),
-
-customers as (select * from {{ ref('dim_customers') }}),
 
 points as (
 
@@ -29,58 +30,24 @@ points as (
 first_periods as (
 
     select period_grain, min(period_start) as first_period_start
-    from periods
+    from {{ ref('int_periods') }}
     group by period_grain
-
-),
-
-stock_at_start as (
-
-    select
-        periods.period_grain, periods.period_start, members.member_id, spells.member_tier,
-        'member_at_start' as measure, 1 as measure_value
-    from periods
-    inner join members
-        on members.joined_at < periods.period_start_at
-        and (members.cancelled_at is null or members.cancelled_at >= periods.period_start_at)
-    inner join spells
-        on spells.member_id = members.member_id
-        and spells.valid_from <= periods.period_start_at
-        and (spells.valid_to is null or spells.valid_to > periods.period_start_at)
-
-),
-
-stock_at_end as (
-
-    select
-        periods.period_grain, periods.period_start, members.member_id, spells.member_tier,
-        'member_at_end' as measure, 1 as measure_value
-    from periods
-    inner join members
-        on members.joined_at < periods.period_end_at
-        and (members.cancelled_at is null or members.cancelled_at >= periods.period_end_at)
-    inner join spells
-        on spells.member_id = members.member_id
-        and spells.valid_from <= periods.period_end_at
-        and (spells.valid_to is null or spells.valid_to > periods.period_end_at)
-    -- only what is known as of the business date
-    where members.joined_date <= {{ business_date() }}
 
 ),
 
 member_events as (
 
     -- joins: tier they joined with
-    select spells.member_id, spells.member_tier, spells.joined_date as event_date,
-        'joined' as measure, 1 as measure_value
+    select spells.member_id, spells.customer_id, spells.member_tier, spells.joined_date as event_date,
+        'joined' as measure
     from spells
     where spells.tier_change = 'initial'
 
     union all
 
     -- cancellations: tier in force when cancelled
-    select spells.member_id, spells.member_tier, spells.cancelled_date as event_date,
-        'cancelled' as measure, 1 as measure_value
+    select spells.member_id, spells.customer_id, spells.member_tier, spells.cancelled_date as event_date,
+        'cancelled' as measure
     from spells
     where spells.cancelled_at is not null
         and spells.valid_from <= spells.cancelled_at
@@ -89,17 +56,30 @@ member_events as (
     union all
 
     -- tier changes: the new tier
-    select spells.member_id, spells.member_tier, {{ to_business_date('spells.valid_from') }} as event_date,
-        spells.tier_change as measure, 1 as measure_value
+    select spells.member_id, spells.customer_id, spells.member_tier,
+        {{ to_business_date('spells.valid_from') }} as event_date, spells.tier_change as measure
     from spells
     where spells.tier_change in ('upgrade', 'downgrade')
 
 ),
 
+-- equi-join on the period containing the date (one per grain), not a range join
+events_in_periods as (
+
+    select keyed.period_grain, keyed.period_start, keyed.member_id, keyed.customer_id,
+        keyed.member_tier, keyed.measure
+    from ({{ keyed_by_period('member_events', 'event_date') }}) as keyed
+    inner join periods
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
+    where keyed.event_date <= {{ business_date() }}
+
+),
+
 point_events as (
 
-    select points.member_id, spells.member_tier, points.occurred_date as event_date,
-        'points' as measure, points.points as measure_value, points.points_reason
+    select points.member_id, spells.customer_id, spells.member_tier, points.occurred_date as event_date,
+        points.points, points.points_reason
     from points
     left join spells
         on spells.member_id = points.member_id
@@ -108,19 +88,7 @@ point_events as (
 
 ),
 
-events_in_periods as (
-
-    select periods.period_grain, periods.period_start, member_events.member_id, member_events.member_tier,
-        member_events.measure, member_events.measure_value
-    from member_events
-    inner join periods
-        on member_events.event_date >= periods.period_start
-        and member_events.event_date < periods.period_end
-    where member_events.event_date <= {{ business_date() }}
-
-),
-
-points_in_periods as (
+points_placed as (
 
     select
         grains.period_grain,
@@ -130,10 +98,11 @@ points_in_periods as (
             else {{ period_start('grains.period_grain', 'point_events.event_date') }}
         end as period_start,
         point_events.member_id,
+        point_events.customer_id,
         point_events.member_tier,
         point_events.event_date >= first_periods.first_period_start as is_in_period,
         point_events.points_reason,
-        point_events.measure_value as points
+        point_events.points
     from point_events
     cross join {{ period_grains() }}
     inner join first_periods
@@ -141,19 +110,30 @@ points_in_periods as (
 
 ),
 
+points_in_periods as (
+
+    select points_placed.*
+    from points_placed
+    inner join periods
+        on periods.period_grain = points_placed.period_grain
+        and periods.period_start = points_placed.period_start
+
+),
+
+members as (select distinct member_id, customer_id from spells),
+
 unioned as (
 
-    select period_grain, period_start, member_id, member_tier, measure, measure_value,
-        cast(0 as bigint) as points_earned, cast(0 as bigint) as points_redeemed, cast(0 as bigint) as points_net
-    from stock_at_start
-    union all
-    select period_grain, period_start, member_id, member_tier, measure, measure_value, 0, 0, 0
-    from stock_at_end
-    union all
-    select period_grain, period_start, member_id, member_tier, measure, measure_value, 0, 0, 0
+    select period_grain, period_start, member_id, customer_id, member_tier, measure,
+        1 as measure_value,
+        cast(0 as {{ dbt.type_bigint() }}) as points_earned,
+        cast(0 as {{ dbt.type_bigint() }}) as points_redeemed,
+        cast(0 as {{ dbt.type_bigint() }}) as points_net
     from events_in_periods
+
     union all
-    select period_grain, period_start, member_id, member_tier, 'points', 0,
+
+    select period_grain, period_start, member_id, customer_id, member_tier, 'points', 0,
         case when is_in_period and points > 0 then points else 0 end,
         case when is_in_period and points_reason = 'redeem' then -points else 0 end,
         points
@@ -167,19 +147,17 @@ final as (
         unioned.period_grain,
         unioned.period_start,
         unioned.member_id,
-        members.customer_id,
-        coalesce(customers.city, 'unknown') as city,
-        coalesce(unioned.member_tier, 'unknown') as member_tier,
+        coalesce(unioned.customer_id, members.customer_id) as customer_id,
+        coalesce(unioned.member_tier, 'non_member') as member_tier,
         unioned.measure,
         unioned.measure_value,
         unioned.points_earned,
         unioned.points_redeemed,
-        unioned.points_net
+        unioned.points_net,
+        {{ batch_id() }} as _batch_id
     from unioned
     left join members
         on unioned.member_id = members.member_id
-    left join customers
-        on members.customer_id = customers.customer_id
 
 )
 

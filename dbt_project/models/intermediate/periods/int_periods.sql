@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 -- One row per period_grain ('day','week','month') and period_start: every period from the
 -- first dated event (order, survey, ticket, membership, referral, points, care touch) up to
 -- and including the one containing the

@@ -1,19 +1,62 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['orders', 'memberships'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Customer churn by order channel, customer city and member tier as of s; member churn
 -- (members_*) by city and tier as of s, NULL in channel rows (orders have channels,
 -- memberships do not).
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
-customer_periods as (select * from {{ ref('int_customer_periods') }}),
+customer_periods as ({{ customer_periods_located('periods') }}),
 
-active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+active_counts as ({{ active_counts_flagged('periods') }}),
 
+customers as (select * from {{ ref('dim_customers') }}),
+
+-- members at s (int_member_counts) and cancellations in P (int_member_period_measures)
 member_measures as (
 
-    select * from {{ ref('int_member_period_measures') }}
-    where measure in ('member_at_start', 'cancelled')
+    select
+        member_counts.period_grain,
+        member_counts.period_start,
+        member_counts.city,
+        member_counts.member_tier,
+        member_counts.members_at_start,
+        0 as members_cancelled,
+        periods.is_dirty
+    from {{ ref('int_member_counts') }} as member_counts
+    inner join periods
+        on member_counts.period_grain = periods.period_grain
+        and member_counts.period_start = periods.period_start
+
+    union all
+
+    select
+        measures.period_grain,
+        measures.period_start,
+        coalesce(customers.city, 'unknown'),
+        measures.member_tier,
+        0,
+        measures.measure_value,
+        periods.is_dirty
+    from {{ ref('int_member_period_measures') }} as measures
+    inner join periods
+        on measures.period_grain = periods.period_grain
+        and measures.period_start = periods.period_start
+    left join customers
+        on measures.customer_id = customers.customer_id
+    where measures.measure = 'cancelled'
 
 ),
 
@@ -31,6 +74,7 @@ customers_segmented as (
     from customer_periods
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
     where (segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')
+        and {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -51,6 +95,7 @@ active_segmented as (
     from active_counts
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
     where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
+        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -97,6 +142,7 @@ members_segmented as (
         end as segment_value
     from member_measures
     cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    where {{ computed_tonight('member_measures.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -107,8 +153,8 @@ member_aggregated as (
         period_start,
         segment_type,
         segment_value,
-        sum(case when measure = 'member_at_start' then measure_value else 0 end) as members_at_start,
-        sum(case when measure = 'cancelled' then measure_value else 0 end) as members_cancelled
+        sum(members_at_start) as members_at_start,
+        sum(members_cancelled) as members_cancelled
     from members_segmented
     group by period_grain, period_start, segment_type, segment_value
 
@@ -122,7 +168,7 @@ segments_seen as (
 
 ),
 
-grid as ({{ segment_grid('periods', 'segments_seen') }}),
+grid as ({{ segment_grid('periods', 'segments_seen', {'channel': 'order_channel', 'member_tier': 'member_tier'}) }}),
 
 filled as (
 

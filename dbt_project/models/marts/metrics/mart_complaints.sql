@@ -1,12 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['tickets', 'orders', 'memberships'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Segments: ticket channel, ticket category, city and member tier (as of created_at) of the
 -- complaining customer. orders (the complaint_rate denominator) are all valid orders in P
 -- for 'all', 'channel' and 'category' rows (a contact channel or a category is not an
 -- order attribute), and the orders of the city's customers / of the tier (as of the order)
 -- for 'city' and 'member_tier' rows.
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
 tickets as (select * from {{ ref('fct_tickets') }}),
 
@@ -33,25 +45,30 @@ tickets_enriched as (
 
 ),
 
-ticket_events as (
+ticket_dates as (
 
     -- created in P
-    select periods.period_grain, periods.period_start, tickets_enriched.*, 1 as is_created, 0 as is_resolved
+    select tickets_enriched.*, tickets_enriched.created_date as event_date, 1 as is_created, 0 as is_resolved
     from tickets_enriched
-    inner join periods
-        on tickets_enriched.created_date >= periods.period_start
-        and tickets_enriched.created_date < periods.period_end
     where tickets_enriched.created_date <= {{ business_date() }}
 
     union all
 
     -- resolved in P
-    select periods.period_grain, periods.period_start, tickets_enriched.*, 0 as is_created, 1 as is_resolved
+    select tickets_enriched.*, tickets_enriched.resolved_date, 0, 1
     from tickets_enriched
-    inner join periods
-        on tickets_enriched.resolved_date >= periods.period_start
-        and tickets_enriched.resolved_date < periods.period_end
     where tickets_enriched.resolved_date <= {{ business_date() }}
+
+),
+
+-- equi-join on the period containing the date (one per grain), not a range join
+ticket_events as (
+
+    select periods.is_dirty, keyed.*
+    from ({{ keyed_by_period('ticket_dates', 'event_date') }}) as keyed
+    inner join periods
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
 
 ),
 
@@ -69,8 +86,8 @@ tickets_segmented as (
         end as segment_value
     from ticket_events
     cross join {{ segment_types(['all', 'channel', 'category', 'city', 'member_tier']) }}
-    where segment_types.segment_type in ('all', 'channel', 'category')
-        or ticket_events.customer_id is not null
+    where (segment_types.segment_type in ('all', 'channel', 'category') or ticket_events.customer_id is not null)
+        and {{ computed_tonight('ticket_events.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -95,42 +112,42 @@ ticket_aggregated as (
 
 ),
 
-orders_enriched as (
+orders_in_periods as (
 
-    select
-        orders.order_id,
-        orders.ordered_date,
-        coalesce(customers.city, 'unknown') as city,
-        coalesce(tier_at.member_tier, 'non_member') as member_tier
-    from orders
-    left join customers
-        on orders.customer_id = customers.customer_id
-    {{ join_member_tier_at('tier_at', 'orders.customer_id', 'orders.ordered_at') }}
+    select periods.is_dirty, keyed.*
+    from ({{ keyed_by_period('orders', 'ordered_date') }}) as keyed
+    inner join periods
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
 
 ),
 
-orders_in_periods as (
+-- the member tier as of each order: only for the periods recomputed tonight
+orders_tiered as (
 
-    select periods.period_grain, periods.period_start, orders_enriched.*
-    from orders_enriched
-    inner join periods
-        on orders_enriched.ordered_date >= periods.period_start
-        and orders_enriched.ordered_date < periods.period_end
+    select orders_in_periods.*, coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from orders_in_periods
+    {{ join_member_tier_at('tier_at', 'orders_in_periods.customer_id', 'orders_in_periods.ordered_at') }}
+    where orders_in_periods.is_dirty
 
 ),
 
 order_aggregated as (
 
-    select period_grain, period_start, 'city' as segment_type, city as segment_value, count(*) as orders
+    select orders_in_periods.period_grain, orders_in_periods.period_start, 'city' as segment_type,
+        coalesce(customers.city, 'unknown') as segment_value, count(*) as orders
     from orders_in_periods
-    group by period_grain, period_start, city
+    left join customers
+        on orders_in_periods.customer_id = customers.customer_id
+    group by 1, 2, 3, 4
     union all
     select period_grain, period_start, 'member_tier' as segment_type, member_tier as segment_value, count(*) as orders
-    from orders_in_periods
+    from orders_tiered
     group by period_grain, period_start, member_tier
     union all
     select period_grain, period_start, 'all' as segment_type, 'all' as segment_value, count(*) as orders
     from orders_in_periods
+    where is_dirty
     group by period_grain, period_start
 
 ),
@@ -143,7 +160,7 @@ segments_seen as (
 
 ),
 
-grid as ({{ segment_grid('periods', 'segments_seen') }}),
+grid as ({{ segment_grid('periods', 'segments_seen', {'channel': 'ticket_channel', 'category': 'ticket_category', 'member_tier': 'member_tier'}) }}),
 
 filled as (
 

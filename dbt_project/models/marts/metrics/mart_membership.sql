@@ -1,21 +1,74 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['orders', 'memberships', 'points_ledger'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type ('all','city','member_tier') and
 -- segment_value. member_tier = the tier in force at the moment each measure looks at
 -- (s for members_at_start, e for the tier mix, the event for joins/cancellations/changes/
 -- points); for the repurchase split it is the tier as of s ('non_member' otherwise).
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
-measures as (select * from {{ ref('int_member_period_measures') }}),
+customers as (select * from {{ ref('dim_customers') }}),
 
 customer_periods as (
 
-    select * from {{ ref('int_customer_periods') }}
+    select * from ({{ customer_periods_located('periods') }}) as located
     where channel_key = '*'
 
 ),
 
-active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+active_counts as ({{ active_counts_flagged('periods') }}),
+
+-- members at s and at e, by the tier in force at each
+member_counts as (
+
+    select member_counts.*, periods.is_dirty
+    from {{ ref('int_member_counts') }} as member_counts
+    inner join periods
+        on member_counts.period_grain = periods.period_grain
+        and member_counts.period_start = periods.period_start
+
+),
+
+-- joins, cancellations, tier changes and points of every period (points_outstanding sums
+-- them over all earlier periods)
+measures as (
+
+    select measures.*, coalesce(customers.city, 'unknown') as city, periods.is_dirty
+    from {{ ref('int_member_period_measures') }} as measures
+    inner join periods
+        on measures.period_grain = periods.period_grain
+        and measures.period_start = periods.period_start
+    left join customers
+        on measures.customer_id = customers.customer_id
+
+),
+
+counts_segmented as (
+
+    select
+        member_counts.*,
+        segment_types.segment_type,
+        case segment_types.segment_type
+            when 'all' then 'all'
+            when 'city' then member_counts.city
+            when 'member_tier' then member_counts.member_tier
+        end as segment_value
+    from member_counts
+    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    where {{ computed_tonight('member_counts.is_dirty', 'segment_types.segment_type') }}
+
+),
 
 measures_segmented as (
 
@@ -32,6 +85,49 @@ measures_segmented as (
 
 ),
 
+member_contributions as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        sum(members_at_start) as members_at_start,
+        0 as new_members,
+        0 as members_cancelled,
+        sum(members_at_end) as members_at_end,
+        sum(case when member_tier = 'bronze' then members_at_end else 0 end) as bronze_members_at_end,
+        sum(case when member_tier = 'silver' then members_at_end else 0 end) as silver_members_at_end,
+        sum(case when member_tier = 'gold' then members_at_end else 0 end) as gold_members_at_end,
+        sum(case when member_tier = 'platinum' then members_at_end else 0 end) as platinum_members_at_end,
+        0 as tier_upgrades,
+        0 as tier_downgrades,
+        cast(0 as {{ dbt.type_bigint() }}) as points_earned,
+        cast(0 as {{ dbt.type_bigint() }}) as points_redeemed
+    from counts_segmented
+    group by period_grain, period_start, segment_type, segment_value
+
+    union all
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        0,
+        sum(case when measure = 'joined' then measure_value else 0 end),
+        sum(case when measure = 'cancelled' then measure_value else 0 end),
+        0, 0, 0, 0, 0,
+        sum(case when measure = 'upgrade' then measure_value else 0 end),
+        sum(case when measure = 'downgrade' then measure_value else 0 end),
+        sum(points_earned),
+        sum(points_redeemed)
+    from measures_segmented
+    where {{ computed_tonight('is_dirty') }}
+    group by period_grain, period_start, segment_type, segment_value
+
+),
+
 member_aggregated as (
 
     select
@@ -39,20 +135,29 @@ member_aggregated as (
         period_start,
         segment_type,
         segment_value,
-        sum(case when measure = 'member_at_start' then measure_value else 0 end) as members_at_start,
-        sum(case when measure = 'joined' then measure_value else 0 end) as new_members,
-        sum(case when measure = 'cancelled' then measure_value else 0 end) as members_cancelled,
-        sum(case when measure = 'member_at_end' then measure_value else 0 end) as members_at_end,
-        sum(case when measure = 'member_at_end' and member_tier = 'bronze' then measure_value else 0 end) as bronze_members_at_end,
-        sum(case when measure = 'member_at_end' and member_tier = 'silver' then measure_value else 0 end) as silver_members_at_end,
-        sum(case when measure = 'member_at_end' and member_tier = 'gold' then measure_value else 0 end) as gold_members_at_end,
-        sum(case when measure = 'member_at_end' and member_tier = 'platinum' then measure_value else 0 end) as platinum_members_at_end,
-        sum(case when measure = 'upgrade' then measure_value else 0 end) as tier_upgrades,
-        sum(case when measure = 'downgrade' then measure_value else 0 end) as tier_downgrades,
+        sum(members_at_start) as members_at_start,
+        sum(new_members) as new_members,
+        sum(members_cancelled) as members_cancelled,
+        sum(members_at_end) as members_at_end,
+        sum(bronze_members_at_end) as bronze_members_at_end,
+        sum(silver_members_at_end) as silver_members_at_end,
+        sum(gold_members_at_end) as gold_members_at_end,
+        sum(platinum_members_at_end) as platinum_members_at_end,
+        sum(tier_upgrades) as tier_upgrades,
+        sum(tier_downgrades) as tier_downgrades,
         sum(points_earned) as points_earned,
-        sum(points_redeemed) as points_redeemed,
-        sum(points_net) as points_net
+        sum(points_redeemed) as points_redeemed
+    from member_contributions
+    group by period_grain, period_start, segment_type, segment_value
+
+),
+
+-- points_net of every period (not only tonight's): the running balance needs them all
+points_net as (
+
+    select period_grain, period_start, segment_type, segment_value, sum(points_net) as points_net
     from measures_segmented
+    where measure = 'points'
     group by period_grain, period_start, segment_type, segment_value
 
 ),
@@ -69,6 +174,7 @@ customers_segmented as (
         end as segment_value
     from customer_periods
     cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    where {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -89,6 +195,7 @@ active_segmented as (
     from active_counts
     cross join {{ segment_types(['all', 'city', 'member_tier']) }}
     where active_counts.channel_key = '*'
+        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -133,10 +240,37 @@ segments_seen as (
     select segment_type, segment_value from member_aggregated
     union
     select segment_type, segment_value from customer_aggregated
+    union
+    select segment_type, segment_value from points_net
 
 ),
 
-grid as ({{ segment_grid('periods', 'segments_seen') }}),
+grid as ({{ segment_grid('periods', 'segments_seen', {'member_tier': 'member_tier'}) }}),
+
+-- points_outstanding: the running sum of points_net over every period up to this one
+grid_segments as (select distinct segment_type, segment_value from grid),
+
+balances as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        grid_segments.segment_type,
+        grid_segments.segment_value,
+        sum(coalesce(points_net.points_net, 0)) over (
+            partition by periods.period_grain, grid_segments.segment_type, grid_segments.segment_value
+            order by periods.period_start
+            rows between unbounded preceding and current row
+        ) as points_outstanding
+    from periods
+    cross join grid_segments
+    left join points_net
+        on periods.period_grain = points_net.period_grain
+        and periods.period_start = points_net.period_start
+        and grid_segments.segment_type = points_net.segment_type
+        and grid_segments.segment_value = points_net.segment_value
+
+),
 
 filled as (
 
@@ -157,7 +291,7 @@ filled as (
         coalesce(m.tier_downgrades, 0) as tier_downgrades,
         coalesce(m.points_earned, 0) as points_earned,
         coalesce(m.points_redeemed, 0) as points_redeemed,
-        coalesce(m.points_net, 0) as points_net,
+        balances.points_outstanding,
         coalesce(c.active_members_at_start, 0) as active_members_at_start,
         coalesce(c.member_repurchasers, 0) as member_repurchasers,
         coalesce(c.active_non_members_at_start, 0) as active_non_members_at_start,
@@ -173,6 +307,11 @@ filled as (
         and grid.period_start = c.period_start
         and grid.segment_type = c.segment_type
         and grid.segment_value = c.segment_value
+    inner join balances
+        on grid.period_grain = balances.period_grain
+        and grid.period_start = balances.period_start
+        and grid.segment_type = balances.segment_type
+        and grid.segment_value = balances.segment_value
 
 ),
 
@@ -180,11 +319,6 @@ metrics as (
 
     select
         *,
-        sum(points_net) over (
-            partition by period_grain, segment_type, segment_value
-            order by period_start
-            rows between unbounded preceding and current row
-        ) as points_outstanding,
         {{ safe_divide('points_redeemed', 'points_earned') }} as redemption_rate,
         {{ safe_divide('member_repurchasers', 'active_members_at_start') }} as member_repurchase_rate,
         {{ safe_divide('non_member_repurchasers', 'active_non_members_at_start') }} as non_member_repurchase_rate

@@ -1,10 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['survey_responses', 'memberships'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Survey responses submitted in the period (newest delivery of each response_id).
 -- Segments: survey channel; city and member tier (as of submitted_at) of the responding
 -- customer. Anonymous responses count only in 'all'.
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
 responses as (
 
@@ -28,13 +40,14 @@ responses_enriched as (
 
 ),
 
+-- equi-join on the period containing the date (one per grain), not a range join
 responses_in_periods as (
 
-    select periods.period_grain, periods.period_start, responses_enriched.*
-    from responses_enriched
+    select periods.is_dirty, keyed.*
+    from ({{ keyed_by_period('responses_enriched', 'submitted_date') }}) as keyed
     inner join periods
-        on responses_enriched.submitted_date >= periods.period_start
-        and responses_enriched.submitted_date < periods.period_end
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
 
 ),
 
@@ -51,8 +64,8 @@ segmented as (
         end as segment_value
     from responses_in_periods
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where segment_types.segment_type = 'all'
-        or not responses_in_periods.is_anonymous
+    where (segment_types.segment_type = 'all' or not responses_in_periods.is_anonymous)
+        and {{ computed_tonight('responses_in_periods.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -77,7 +90,7 @@ aggregated as (
 
 ),
 
-grid as ({{ segment_grid('periods', 'aggregated') }}),
+grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'survey_channel', 'member_tier': 'member_tier'}) }}),
 
 filled as (
 

@@ -1,11 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['referrals', 'customers', 'orders', 'memberships'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Invite metrics by invited period (cohort, status as of the load); money by event time.
 -- Segments: referral channel; city and member tier (as of the event) of the referrer.
 -- referral_rate's denominator (active customers at s) is the referrer-side population:
 -- all active customers for 'all' and 'channel' rows, the city's / tier's for the others.
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
 referrals as (
 
@@ -24,7 +36,7 @@ orders as (
 
 ),
 
-active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+active_counts as ({{ active_counts_flagged('periods') }}),
 
 -- the referral that brought each referred customer in (first converted one)
 referred_customers as (
@@ -101,13 +113,14 @@ events_enriched as (
 
 ),
 
+-- equi-join on the period containing the date (one per grain), not a range join
 events_in_periods as (
 
-    select periods.period_grain, periods.period_start, events_enriched.*
-    from events_enriched
+    select periods.is_dirty, keyed.*
+    from ({{ keyed_by_period('events_enriched', 'event_date') }}) as keyed
     inner join periods
-        on events_enriched.event_date >= periods.period_start
-        and events_enriched.event_date < periods.period_end
+        on periods.period_grain = keyed.period_grain
+        and periods.period_start = keyed.period_start
 
 ),
 
@@ -124,6 +137,7 @@ segmented as (
         end as segment_value
     from events_in_periods
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
+    where {{ computed_tonight('events_in_periods.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -164,11 +178,12 @@ active_customers as (
     from active_counts
     cross join {{ segment_types(['all', 'city', 'member_tier']) }}
     where active_counts.channel_key = '*'
+        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
     group by 1, 2, 3, 4
 
 ),
 
-grid as ({{ segment_grid('periods', 'aggregated') }}),
+grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'referral_channel', 'member_tier': 'member_tier'}) }}),
 
 filled as (
 

@@ -1,12 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_periods',
+        dirty_sources=['orders', 'memberships'],
+        replace_city_rows=true,
+        on_schema_change='fail'
+    )
+}}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Segments: channel of the order, city of the customer, member tier as of the period start.
+-- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
+-- of every period (the customer's current city).
+-- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as (select * from {{ ref('int_periods') }}),
+periods as ({{ periods_flagged() }}),
 
-customer_periods as (select * from {{ ref('int_customer_periods') }}),
+customer_periods as ({{ customer_periods_located('periods') }}),
 
-active_counts as (select * from {{ ref('int_active_customer_counts') }}),
+active_counts as ({{ active_counts_flagged('periods') }}),
 
 segmented as (
 
@@ -22,6 +34,7 @@ segmented as (
     from customer_periods
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
     where (segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')
+        and {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -42,6 +55,7 @@ active_segmented as (
     from active_counts
     cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
     where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
+        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
 
 ),
 
@@ -95,7 +109,7 @@ aggregated as (
 
 ),
 
-grid as ({{ segment_grid('periods', 'aggregated') }}),
+grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'order_channel', 'member_tier': 'member_tier'}) }}),
 
 filled as (
 

@@ -1,0 +1,33 @@
+{#- Inputs shared by the customer-activity marts (repurchase, churn, membership), restricted
+    to what a build computes: rows of the periods in `periods` (periods_flagged), with their
+    is_dirty flag; on an incremental night, outside the dirty periods only the rows the city
+    segments need (channel_key '*'). -#}
+
+{#- int_customer_periods with the customer's current city ('unknown' when not known yet). -#}
+{% macro customer_periods_located(periods) -%}
+    select
+        customer_periods.*,
+        coalesce(customers.city, 'unknown') as city,
+        {{ periods }}.is_dirty
+    from {{ ref('int_customer_periods') }} as customer_periods
+    inner join {{ periods }}
+        on customer_periods.period_grain = {{ periods }}.period_grain
+        and customer_periods.period_start = {{ periods }}.period_start
+    left join {{ ref('dim_customers') }} as customers
+        on customer_periods.customer_id = customers.customer_id
+    {%- if incremental_night() %}
+    where {{ periods }}.is_dirty or customer_periods.channel_key = '*'
+    {%- endif %}
+{%- endmacro %}
+
+{#- int_active_customer_counts with is_dirty. -#}
+{% macro active_counts_flagged(periods) -%}
+    select active_counts.*, {{ periods }}.is_dirty
+    from {{ ref('int_active_customer_counts') }} as active_counts
+    inner join {{ periods }}
+        on active_counts.period_grain = {{ periods }}.period_grain
+        and active_counts.period_start = {{ periods }}.period_start
+    {%- if incremental_night() %}
+    where {{ periods }}.is_dirty or active_counts.channel_key = '*'
+    {%- endif %}
+{%- endmacro %}
