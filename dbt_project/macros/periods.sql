@@ -28,14 +28,17 @@
 {%- endmacro %}
 
 {# `relation` with one row per grain, keyed by the period containing the date `date_column`:
-   columns period_grain and period_start (named `prefix`period_grain / `prefix`period_start).
-   Join it to the periods on both columns: a plain equi-join (with the period start computed
-   in the join condition, DuckDB plans a cross product and a filter). #}
+   columns period_grain and period_start (named `prefix`period_grain / `prefix`period_start),
+   by an equi-join on the date with int_period_days. Dates outside the calendar (int_periods)
+   have no period. Join the result to the periods on both columns: plain equi-joins (with
+   the period start computed in a join condition, DuckDB and PostgreSQL both plan a cross
+   product and a filter). #}
 {% macro keyed_by_period(relation, date_column, prefix='') -%}
     select
         keyed_source.*,
-        grains.period_grain as {{ prefix }}period_grain,
-        {{ period_start('grains.period_grain', 'keyed_source.' ~ date_column) }} as {{ prefix }}period_start
+        period_days.period_grain as {{ prefix }}period_grain,
+        period_days.period_start as {{ prefix }}period_start
     from {{ relation }} as keyed_source
-    cross join {{ period_grains() }}
+    inner join {{ ref('int_period_days') }} as period_days
+        on period_days.date_day = keyed_source.{{ date_column }}
 {%- endmacro %}

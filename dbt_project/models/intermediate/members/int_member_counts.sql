@@ -89,22 +89,37 @@ running as (
 
 ),
 
+-- sampled at every period start and end (a union, not a self-join of the sweep: no join
+-- order can multiply the rows)
+samples as (
+
+    select periods.period_grain, periods.period_start, running.city, running.member_tier,
+        running.members as members_at_start, 0 as members_at_end
+    from periods
+    inner join running
+        on running.change_date = periods.period_start
+
+    union all
+
+    select periods.period_grain, periods.period_start, running.city, running.member_tier,
+        0, running.members
+    from periods
+    inner join running
+        on running.change_date = periods.period_end
+
+),
+
 final as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        at_start.city,
-        at_start.member_tier,
-        cast(at_start.members as {{ dbt.type_bigint() }}) as members_at_start,
-        cast(at_end.members as {{ dbt.type_bigint() }}) as members_at_end
-    from periods
-    inner join running as at_start
-        on at_start.change_date = periods.period_start
-    inner join running as at_end
-        on at_end.change_date = periods.period_end
-        and at_end.city = at_start.city
-        and at_end.member_tier = at_start.member_tier
+        period_grain,
+        period_start,
+        city,
+        member_tier,
+        cast(sum(members_at_start) as {{ dbt.type_bigint() }}) as members_at_start,
+        cast(sum(members_at_end) as {{ dbt.type_bigint() }}) as members_at_end
+    from samples
+    group by period_grain, period_start, city, member_tier
 
 )
 

@@ -88,25 +88,21 @@ point_events as (
 
 ),
 
+-- points before the first period count in points_net of the first period (they make up the
+-- opening balance, is_in_period = false)
 points_placed as (
 
-    select
-        grains.period_grain,
-        case
-            when {{ period_start('grains.period_grain', 'point_events.event_date') }} < first_periods.first_period_start
-                then first_periods.first_period_start
-            else {{ period_start('grains.period_grain', 'point_events.event_date') }}
-        end as period_start,
-        point_events.member_id,
-        point_events.customer_id,
-        point_events.member_tier,
-        point_events.event_date >= first_periods.first_period_start as is_in_period,
-        point_events.points_reason,
-        point_events.points
+    select keyed.period_grain, keyed.period_start, keyed.member_id, keyed.customer_id, keyed.member_tier,
+        true as is_in_period, keyed.points_reason, keyed.points
+    from ({{ keyed_by_period('point_events', 'event_date') }}) as keyed
+
+    union all
+
+    select first_periods.period_grain, first_periods.first_period_start, point_events.member_id,
+        point_events.customer_id, point_events.member_tier, false, point_events.points_reason, point_events.points
     from point_events
-    cross join {{ period_grains() }}
     inner join first_periods
-        on grains.period_grain = first_periods.period_grain
+        on point_events.event_date < first_periods.first_period_start
 
 ),
 
