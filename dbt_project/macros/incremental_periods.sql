@@ -12,7 +12,7 @@
     periods the changes to those source tables can alter (int_dirty_periods). -#}
 {% macro dirty_period_keys() -%}
     {%- set sources = config.get('dirty_sources') -%}
-    {%- if not sources -%}
+    {%- if sources is none -%}
         {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ " is period-incremental: set config dirty_sources (the source tables it reads)") }}
     {%- endif -%}
     select distinct period_grain, period_start
@@ -46,27 +46,43 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Custom incremental strategy 'replace_periods': delete the target's rows of the dirty
-    periods for its dirty_sources (and, with config replace_city_rows=true, every segment_type = 'city' row), then
-    insert what the model computed. Runs inside the model's transaction, so a reader (or a
-    failure) never sees a half-replaced table. -#}
-{% macro get_incremental_replace_periods_sql(arg_dict) -%}
+{#- Custom incremental strategy 'replace_changed': delete the target's rows that tonight's
+    build recomputed, then insert what the model computed. The rows recomputed are those of
+      - the dirty periods for the model's dirty_sources (config; models with periods),
+      - every segment_type = 'city' row (config replace_city_rows=true, the marts),
+      - the changed customers for changed_customer_sources (config; int_changed_customers).
+    Runs inside the model's transaction, so a reader (or a failure) never sees a
+    half-replaced table. -#}
+{% macro get_incremental_replace_changed_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set cols = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set conditions = [] -%}
+    {%- if config.get('dirty_sources') is not none -%}
+        {%- do conditions.append("exists (select 1 from (" ~ dirty_period_keys() ~ ") as dirty where dirty.period_grain = "
+            ~ target.identifier ~ ".period_grain and dirty.period_start = " ~ target.identifier ~ ".period_start)") -%}
+    {%- endif -%}
+    {%- if config.get('replace_city_rows', false) -%}
+        {%- do conditions.append("segment_type = 'city'") -%}
+    {%- endif -%}
+    {%- if config.get('changed_customer_sources') -%}
+        {%- do conditions.append("customer_id in (" ~ changed_customer_ids() ~ ")") -%}
+    {%- endif -%}
+    {%- if not conditions -%}
+        {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ ": strategy replace_changed needs dirty_sources or changed_customer_sources") }}
+    {%- endif -%}
     delete from {{ target }}
-    where exists (
-            select 1
-            from ({{ dirty_period_keys() }}) as dirty
-            where dirty.period_grain = {{ target.identifier }}.period_grain
-                and dirty.period_start = {{ target.identifier }}.period_start
-        )
-        {%- if config.get('replace_city_rows', false) %}
-        or segment_type = 'city'
-        {%- endif %};
+    where {{ conditions | join('\n        or ') }};
 
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
+{%- endmacro %}
+
+{#- The changed customers for the model's config changed_customer_sources. -#}
+{% macro changed_customer_ids() -%}
+    select customer_id
+    from {{ ref('int_changed_customers') }}
+    where source_table in ({% for s in config.get('changed_customer_sources') %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- Every version (up to tonight's batch) of the keys of `relation` that have a version landed
@@ -82,4 +98,31 @@
             where {{ batch_filter('changed._batch_id') }}
                 and (changed._batch_id > watermark.batch_id or changed._batch_id = '{{ batch_id_str() }}')
         )
+{%- endmacro %}
+
+{#- The relation int_build_watermark (one row per completed build) when this is an
+    incremental night: it exists and the run is not --full-refresh; else none. Looked up,
+    not ref()'d: it is the last node of the build, every incremental model is upstream of it. -#}
+{% macro build_watermark() -%}
+    {%- if not execute or flags.FULL_REFRESH -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(database=this.database, schema=this.schema,
+                                            identifier='int_build_watermark') -%}
+    {{- return(relation) -}}
+{%- endmacro %}
+
+{#- The last completed build (batch_id, business_date, calendar_start): one row, or none. -#}
+{% macro watermark_select(watermark) -%}
+    {%- if watermark is not none %}
+    select batch_id, business_date, calendar_start
+    from {{ watermark }}
+    order by batch_id desc
+    limit 1
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as batch_id,
+        cast(null as date) as business_date,
+        cast(null as date) as calendar_start
+    {%- endif %}
 {%- endmacro %}

@@ -1,9 +1,18 @@
-{{ config(materialized="table") }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_changed',
+        changed_customer_sources=['orders'],
+        on_schema_change='fail'
+    )
+}}
 -- One row per customer, channel_key and activity island. A customer is active at t when
 -- they have a valid order in [t - active_days, t): on dates, active on
 -- (order_date, order_date + active_days]. Orders less than active_days apart chain into one
 -- island, so "active at t" <=> active_from_date <= t <= active_to_date for exactly one island.
 -- channel_key '*' = any channel; otherwise the order channel (for channel segments).
+-- Customer-incremental: an incremental night recomputes the customers whose orders changed.
+-- depends_on: {{ ref('int_changed_customers') }}
 with
 
 orders as (
@@ -11,6 +20,9 @@ orders as (
     select * from {{ ref('fct_orders') }}
     where is_valid
         and ordered_date <= {{ business_date() }}
+        {%- if incremental_night() %}
+        and customer_id in ({{ changed_customer_ids() }})
+        {%- endif %}
 
 ),
 

@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_periods',
-        dirty_sources=['orders', 'memberships'],
+        incremental_strategy='replace_changed',
+        dirty_sources=[],
+        changed_customer_sources=['orders', 'memberships'],
         on_schema_change='fail'
     )
 }}
@@ -12,30 +13,58 @@
 -- counts of customers active at s come from int_active_customer_counts. Carries what
 -- repurchase, churn, membership and referral marts count, plus membership and tier as of
 -- the period start. No city: marts join the customer's current city.
--- Period-incremental: an incremental night recomputes the dirty periods only.
+-- Customer-incremental: a customer's rows depend on their own orders and membership only,
+-- so an incremental night recomputes every period of the changed customers
+-- (int_changed_customers) and the periods still open at the last build for everyone.
 -- depends_on: {{ ref('int_dirty_periods') }}
+-- depends_on: {{ ref('int_changed_customers') }}
 with
 
-periods as ({{ dirty_periods() }}),
+periods as ({{ periods_flagged() }}),
 
-islands as (select * from {{ ref('int_customer_activity_islands') }}),
+all_islands as (select * from {{ ref('int_customer_activity_islands') }}),
 
--- the first day any period computed tonight starts on: nothing earlier can fall in one
-computed_from as (select min(period_start) as first_date from periods),
+{% if incremental_night() %}
+changed as ({{ changed_customer_ids() }}),
+
+-- the first day of the periods recomputed for everyone: nothing earlier falls in one
+computed_from as (select min(period_start) as first_date from periods where is_dirty),
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
     where is_valid
         and ordered_date <= {{ business_date() }}
-        and ordered_date >= (select first_date from computed_from)
+        and (ordered_date >= (select first_date from computed_from) or customer_id in (select customer_id from changed))
 
 ),
 
+-- the islands a computed row can look at: all of a changed customer's, and for everyone
+-- else those that reach into the recomputed periods
+islands as (
+
+    select * from all_islands
+    where active_to_date >= (select first_date from computed_from)
+        or customer_id in (select customer_id from changed)
+
+),
+{% else %}
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+    where is_valid
+        and ordered_date <= {{ business_date() }}
+
+),
+
+islands as (select * from all_islands),
+{% endif %}
+
+-- first orders from every island (a customer's first one may be long before the periods)
 first_orders as (
 
     select customer_id, channel_key, min(first_order_date) as first_order_date
-    from islands
+    from all_islands
     group by customer_id, channel_key
 
 ),
@@ -62,13 +91,6 @@ ordered_in_period as (
 
 ),
 
-islands_ending as (
-
-    select * from islands
-    where active_to_date >= (select first_date from computed_from)
-
-),
-
 -- churn candidates: an island covering s that ends inside P (active_to_date < e), found
 -- through the period containing active_to_date
 churn_candidates as (
@@ -76,7 +98,7 @@ churn_candidates as (
     select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
         0 as valid_orders,
         cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from ({{ keyed_by_period('islands_ending', 'active_to_date') }}) as keyed
+    from ({{ keyed_by_period('islands', 'active_to_date') }}) as keyed
     inner join periods
         on periods.period_grain = keyed.period_grain
         and periods.period_start = keyed.period_start
@@ -172,6 +194,10 @@ final as (
         on combined.customer_id = first_orders_any.customer_id
         and first_orders_any.channel_key = '*'
     {{ join_member_tier_at('tier_at_start', 'combined.customer_id', 'periods.period_start_at') }}
+    {%- if incremental_night() %}
+    where periods.is_dirty
+        or combined.customer_id in (select customer_id from changed)
+    {%- endif %}
 
 )
 

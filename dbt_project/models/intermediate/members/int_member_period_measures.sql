@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_periods',
+        incremental_strategy='replace_changed',
         dirty_sources=['memberships', 'points_ledger'],
         on_schema_change='fail'
     )

@@ -10,34 +10,15 @@
 --                   cohort: they count in the periods of their own dates only);
 --   'everything'    every period (no completed build yet, --full-refresh, the calendar
 --                   start moved, or the night is older than the last completed one).
--- "Changed" = any key with a raw version landed in a batch from the last completed build's
--- batch (int_build_watermark) up to tonight's (tonight's always, so a re-run re-applies it);
--- the dates of every version of such a key count (old and new values alike). City is not
+-- "Changed" = any key with a raw version landed after the last completed build's batch
+-- (int_build_watermark), or in tonight's (so a re-run re-applies it); the dates of every
+-- version of such a key count (old and new values alike). City is not
 -- here: marts recompute every city row every night (a customer's city is the current one).
-{%- set watermark = adapter.get_relation(database=this.database, schema=this.schema,
-                                         identifier='int_build_watermark') if execute else none %}
-{%- set incremental_night = watermark is not none and not flags.FULL_REFRESH %}
+{%- set watermark = build_watermark() %}
+{%- set incremental_night = watermark is not none %}
 with
 
-{% if incremental_night %}
-watermark as (
-
-    select batch_id, business_date, calendar_start
-    from {{ watermark }}
-    order by batch_id desc
-    limit 1
-
-),
-{% else %}
-watermark as (
-
-    select
-        cast(null as {{ dbt.type_string() }}) as batch_id,
-        cast(null as date) as business_date,
-        cast(null as date) as calendar_start
-
-),
-{% endif %}
+watermark as ({{ watermark_select(watermark) }}),
 
 calendar as (
 

@@ -2,7 +2,7 @@
 -- One row per source table and period (grain, start) that tonight's changes to that source
 -- can alter: every period on 'everything' (source_table '*'), else the periods ending after a
 -- 'from' date or containing an 'on' date of int_changed_dates. Each period-incremental model
--- recomputes, and its strategy 'replace_periods' replaces, the periods dirty for the sources
+-- recomputes, and its strategy 'replace_changed' replaces, the periods dirty for the sources
 -- it reads (config dirty_sources; 'calendar' = the periods still open at the last build,
 -- and '*' apply to every model).
 with

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_periods',
+        incremental_strategy='replace_changed',
         dirty_sources=['tickets', 'orders', 'memberships'],
         replace_city_rows=true,
         on_schema_change='fail'

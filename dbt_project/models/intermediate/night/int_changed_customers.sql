@@ -1,0 +1,53 @@
+{{ config(materialized='table') }}
+-- depends_on: {{ ref('int_changed_dates') }}
+-- The customers whose own history changed since the last completed build, per source table:
+-- a changed order (any version's customer_id) or membership. Customer-incremental models
+-- (int_customer_activity_islands, int_customer_periods) recompute these customers' rows.
+-- Every customer when there is no completed build to start from (first run, --full-refresh)
+-- or int_changed_dates says 'everything'. See int_changed_dates for what "changed" means.
+{%- set watermark = build_watermark() %}
+with
+
+watermark as ({{ watermark_select(watermark) }}),
+
+{% if watermark is not none %}
+everything as (select count(*) as n from {{ ref('int_changed_dates') }} where change_kind = 'everything'),
+
+changed as (
+
+    select 'orders' as source_table, customer_id
+    from ({{ changed_versions(source('shop', 'orders'), 'order_id') }}) as orders
+
+    union
+
+    select 'memberships', customer_id
+    from ({{ changed_versions(source('shop', 'memberships'), 'member_id') }}) as memberships
+
+    union
+
+    select 'orders', customer_id from {{ source('shop', 'orders') }}
+    where {{ batch_filter() }} and (select n from everything) > 0
+
+    union
+
+    select 'memberships', customer_id from {{ source('shop', 'memberships') }}
+    where {{ batch_filter() }} and (select n from everything) > 0
+
+)
+{% else %}
+changed as (
+
+    select 'orders' as source_table, customer_id from {{ source('shop', 'orders') }}
+    where {{ batch_filter() }}
+    union
+    select 'memberships', customer_id from {{ source('shop', 'memberships') }}
+    where {{ batch_filter() }}
+
+)
+{% endif %}
+
+select
+    cast(source_table as {{ dbt.type_string() }}) as source_table,
+    cast(customer_id as {{ dbt.type_bigint() }}) as customer_id
+from changed
+where customer_id is not null
