@@ -24,6 +24,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+# cosmos keeps partial-parse state in a cache folder: one per test session (pytest-xdist runs
+# two sessions side by side)
+os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(SESSION_DIR / "cosmos")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
 os.environ.setdefault("LOYALTY_DATA_DIR", str(SESSION_DIR / "data"))
 os.environ.setdefault("LOYALTY_PII_SALT", "test-salt")

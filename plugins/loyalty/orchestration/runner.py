@@ -73,15 +73,37 @@ def setup_airflow(settings: Settings | None = None) -> None:
 
 
 def parse_dbt() -> Path:
-    """``dbt parse`` writes target/manifest.json, which cosmos reads instead of running dbt."""
+    """``dbt parse`` writes target/manifest.json, which cosmos reads instead of running dbt.
+
+    The parse runs in a private target folder (seeded with the last partial-parse state, so
+    it stays a partial parse) and its manifest and partial-parse file are then moved into
+    ``target/`` with an atomic rename: a DAG being drawn, or a second parse running at the
+    same time (parallel test workers, a scheduler beside ``loyalty setup-airflow``), never
+    reads a half-written manifest.
+    """
+    import shutil
+    import tempfile
+
     os.environ.setdefault("LOYALTY_PII_SALT", Settings.from_env().pii_salt())
-    proc = subprocess.run(
-        [_bin("dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    target = DBT_PROJECT_DIR / "target"
+    target.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        if (target / "partial_parse.msgpack").exists():
+            shutil.copy2(target / "partial_parse.msgpack", work / "partial_parse.msgpack")
+        proc = subprocess.run(
+            [_bin("dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(work), "--log-path", str(work / "logs")],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        for name in ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json"):  # manifest last
+            if (work / name).exists():
+                os.replace(work / name, target / name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target / "manifest.json"
 
 
 def logical_date_for(business_date: date, tz: str = "Asia/Shanghai") -> datetime:
