@@ -97,3 +97,22 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LOYALTY_WAREHOUSE", str(d / "warehouse" / "loyalty.duckdb"))
     return d
+
+
+# The tests that take minutes (DAG runs, whole dbt builds), longest first, in the order the
+# two pytest-xdist workers should start them: `--dist load` hands each worker two tests to
+# begin with (1st and 2nd to one, 3rd and 4th to the other), then one at a time as they free
+# up. So the native deployment and the three nights start at once on different workers, and
+# the short tests fill in around them.
+LONG_TESTS_FIRST = (
+    "tests/deploy/test_native_deployment.py::test_nightly_dag_runs_under_scheduler_via_rest_api",
+    "tests/dbt/test_dbt_engines.py::test_marts_equal_on_duckdb_and_postgres",
+    "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/dbt/test_dbt_incremental.py::test_two_incremental_nights_equal_full_refresh",
+    "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {nodeid: i for i, nodeid in enumerate(LONG_TESTS_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))  # stable: the rest keep their order
