@@ -97,7 +97,6 @@ def loyalty_nightly() -> None:
         render_config=dbt_config.render_config,
         operator_args={
             "pool": dbt_config.WAREHOUSE_POOL,
-            "install_deps": False,
             "full_refresh": "{{ params.full_refresh }}",
             # the night as environment variables, not --vars: dbt keeps its partial parse
             # (changed --vars re-parse the whole project in every task)

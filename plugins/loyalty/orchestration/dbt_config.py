@@ -30,6 +30,7 @@ project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=MANIFEST,
     project_name="loyalty",
+    install_dbt_deps=False,  # the project uses no dbt packages (the package hub is not reachable)
 )
 profile_config = ProfileConfig(
     profile_name="loyalty",
