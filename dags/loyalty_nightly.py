@@ -27,7 +27,6 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
-from cosmos import DbtTaskGroup
 
 from loyalty.config import Settings
 from loyalty.contracts import SHOP_TABLES
@@ -39,6 +38,7 @@ SERVING_ASSET = Asset(name="loyalty_serving", uri=f"file://{SETTINGS.serving_pat
 # LOYALTY_NIGHTLY_CRON: the schedule (default 02:00 business time); "none" = triggered runs only
 # (an external scheduler, or tests that must not get a scheduled run of their own).
 CRON = os.environ.get("LOYALTY_NIGHTLY_CRON", "0 2 * * *")
+# a task returning a dict pushes it as one XCom (the summary), not one XCom per key
 IO_RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
 
 
@@ -60,65 +60,43 @@ def _ld():  # the run's logical date, from inside a task
     doc_md=__doc__,
 )
 def loyalty_nightly() -> None:
-    @task(retries=0)
+    @task(retries=0, multiple_outputs=False)
     def check_config() -> dict:
         return tasks.check_config(_ld())
 
-    @task(**IO_RETRIES, map_index_template="{{ task.op_kwargs['table'] }}")
+    @task(**IO_RETRIES, multiple_outputs=False, map_index_template="{{ task.op_kwargs['table'] }}")
     def land_shop_table(table: str) -> dict:
         ctx = get_current_context()
         return tasks.land_shop_table(table, ctx["logical_date"], bool(ctx["params"]["full_refresh"]))
 
-    @task(**IO_RETRIES)
+    @task(**IO_RETRIES, multiple_outputs=False)
     def land_surveys() -> dict:
         return tasks.land_surveys(_ld(), bool(get_current_context()["params"]["full_refresh"]))
 
-    @task(**IO_RETRIES)
+    @task(**IO_RETRIES, multiple_outputs=False)
     def land_tickets() -> dict:
         return tasks.land_tickets(_ld(), bool(get_current_context()["params"]["full_refresh"]))
 
-    @task(retries=0)
-    def reconcile_ledger() -> dict:
-        return tasks.reconcile_ledger(_ld())
-
-    @task(retries=2, retry_delay=timedelta(seconds=20))  # data failures raise AirflowFailException: no retry
+    # the load ledger first (read = landed + quarantined + duplicates), then the GX suites;
+    # data failures raise AirflowFailException: no retry
+    @task(retries=2, retry_delay=timedelta(seconds=20), multiple_outputs=False)
     def raw_gate() -> dict:
         return tasks.raw_gate(_ld())
 
-    @task(pool=dbt_config.WAREHOUSE_POOL, **IO_RETRIES)
-    def register_raw() -> dict:
-        return tasks.register_raw()
-
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_config.project_config,
-        profile_config=dbt_config.profile_config,
-        execution_config=dbt_config.execution_config,
-        render_config=dbt_config.render_config,
-        operator_args={
-            "pool": dbt_config.WAREHOUSE_POOL,
-            "full_refresh": "{{ params.full_refresh }}",
-            # the night as environment variables, not --vars: dbt keeps its partial parse
-            # (changed --vars re-parse the whole project in every task)
-            "env": {
-                "LOYALTY_BUSINESS_DATE": "{{ business_date(logical_date) }}",
-                "LOYALTY_BATCH_ID": "{{ business_date(logical_date) }}",
-                "LOYALTY_LOADED_AT": "{{ loaded_at(logical_date) }}",
-            },
-            "append_env": True,
-            "callback": "loyalty.warehouse.dbt_artifacts.keep_run_results",
-            # a model's tests run with the model; a test that also needs a model built later
-            # (relationships) runs with that later model, once all its parents exist
-            # unit tests test the SQL on fixed inputs: CI runs them (tests/dbt), the nightly
-            # build does not (dbt's own advice for production runs)
-            "dbt_cmd_flags": ["--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"],
+    # one dbt build a night (dbt.dbt_build: registers the night's raw batches, builds, and
+    # regenerates the lineage docs when the project changed) and one task per model showing its
+    # result and its tests' (loyalty.orchestration.watcher); the night reaches dbt as environment
+    # variables, not --vars, so dbt keeps its partial parse
+    dbt, dbt_build = dbt_config.nightly_dbt_group(
+        "dbt",
+        env={
+            "LOYALTY_BUSINESS_DATE": "{{ business_date(logical_date) }}",
+            "LOYALTY_BATCH_ID": "{{ business_date(logical_date) }}",
+            "LOYALTY_LOADED_AT": "{{ loaded_at(logical_date) }}",
         },
-        default_args={"retries": 0},
+        full_refresh="{{ params.full_refresh }}",
+        callback="loyalty.warehouse.dbt_artifacts.keep_run_results",
     )
-
-    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1, retry_delay=timedelta(seconds=20))
-    def dbt_docs() -> str:
-        return tasks.dbt_docs(_ld())
 
     @task(retries=2, retry_delay=timedelta(seconds=20))
     def mart_gate() -> str:
@@ -140,14 +118,14 @@ def loyalty_nightly() -> None:
 
     cfg = check_config()
     landed = [land_shop_table.expand(table=list(SHOP_TABLES)), land_surveys(), land_tickets()]
-    ledger = reconcile_ledger()
     gate_in = raw_gate()
-    reg = register_raw()
-    docs = dbt_docs()
     gate_out = mart_gate()
     pub = publish()
     report = audit_report()
-    cfg >> landed >> ledger >> gate_in >> reg >> dbt >> docs >> gate_out >> pub >> report
+    cfg >> landed >> gate_in >> dbt
+    # the mart gate waits for the build, not for the model tasks: the build succeeds only when every
+    # model built and every test passed; the model tasks report, beside the gate
+    dbt_build >> gate_out >> pub >> report
     night_failed()
 
 

@@ -1,36 +1,109 @@
-"""Pipeline benchmark (``make bench``): one full night and one incremental night at a scale,
-timing each stage the DAG runs (land, raw gate, dbt build, mart gate, publish), so the
-figures the issues ask for are printed, not asserted:
+"""Pipeline benchmark (``make bench SCALE=small|medium|large``): the nights users run, measured
+three ways on the same sources, a full first night and an incremental night each:
 
-- dbt: the incremental night's build time as a share of the full build (target < 25%);
-- gates: raw + mart gate time as a share of the whole night (target < 20%).
+- ``stages``: the DAG's stages called in one process per night, in the DAG's order (the floor);
+- ``dag_test``: the same nights as real DAG runs with ``dag.test()`` (``loyalty run-night``);
+- ``scheduler``: the same nights under the real scheduler: api-server, scheduler, dag-processor
+  and triggerer as processes, LocalExecutor, PostgreSQL metadata DB (as the native deployment
+  test runs it), wall time from the REST API trigger to the run's success.
 
-The stages run in-process in the DAG's order, without Airflow's per-task overhead (that
-overhead is the same for every stage and is measured by the DAG runs in the tests).
+It prints the overhead ratio DAG wall / stages, the dbt incremental/full ratio, the gates'
+share and peak RSS (the stages' process; every task's own under the scheduler), as text and as
+JSON (also written to ``bench-results/pipeline-<scale>-<time>.json``). Figures, not asserts.
+
+Every mode starts from a copy of the same generated sources (a PostgreSQL shop DB is cloned
+from a template database per mode), so the three see the same rows.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 END = date(2026, 11, 21)
+ADMIN_DSN = os.environ.get("LOYALTY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+MODES = ("stages", "dag_test", "scheduler")
 
 
-def _dbt_build(settings: Any, night: Any, *, full_refresh: bool) -> float:
+def _pg(db: str) -> str:
+    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + db
+
+
+def _pg_exec(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(sql)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- sources -------------------------------------------------------------------------------
+def pristine_sources(base: Path, scale: str, source: str) -> tuple[Path, str | None]:
+    """Generated once per scale and source kind, then copied for every mode."""
+    from loyalty.generator import generate
+
+    src = base / f"sources-{scale}-{source}"
+    template = f"loyalty_bench_shop_{scale}" if source == "postgres" else None
+    if not (src / "state.json").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        url = None
+        if template:
+            _pg_exec(f"drop database if exists {template} with (force)")
+            _pg_exec(f"create database {template}")
+            url = _pg(template)
+        t0 = time.perf_counter()
+        generate(src, scale=scale, seed=1, end_date=END, shop_db_url=url)
+        print(f"  sources generated ({scale}, shop DB {source}) in {time.perf_counter() - t0:.1f}s")
+    return src, template
+
+
+def mode_root(base: Path, mode: str, src: Path, template: str | None) -> tuple[Path, str | None]:
+    root = base / f"run-{mode}"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "data").mkdir(parents=True)
+    shutil.copytree(src, root / "data" / "sources", symlinks=True)
+    url = None
+    if template:
+        db = f"loyalty_bench_{mode}"
+        _pg_exec(f"drop database if exists {db} with (force)")
+        _pg_exec(f"create database {db} template {template}")
+        url = _pg(db)
+    return root, url
+
+
+def _point_env_at(root: Path, shop_url: str | None) -> None:
+    data = root / "data"
+    os.environ["LOYALTY_DATA_DIR"] = str(data)
+    os.environ["LOYALTY_WAREHOUSE"] = str(data / "warehouse" / "loyalty.duckdb")
+    os.environ.pop("LOYALTY_SERVING", None)
+    os.environ.setdefault("LOYALTY_PII_SALT", "bench-salt")
+    if shop_url:
+        os.environ["LOYALTY_SHOP_DB_URL"] = shop_url
+    else:
+        os.environ.pop("LOYALTY_SHOP_DB_URL", None)
+
+
+# --- mode 1: the stages in one process -----------------------------------------------------
+def _dbt_build(night: Any, *, full_refresh: bool) -> tuple[float, dict[str, int]]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import dbt_executable
+    from loyalty.orchestration.dbt_config import BUILD_FLAGS, dbt_executable
 
     env = {**os.environ, **night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" "))}
-    # the nightly build as the DAG runs it: models and data tests, no unit tests (CI runs those)
     cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target", "duckdb", "--exclude-resource-type", "unit_test", "--quiet"]
+           "--target", "duckdb", *BUILD_FLAGS, "--quiet"]
     if full_refresh:
         cmd.append("--full-refresh")
     t0 = time.perf_counter()
@@ -38,102 +111,312 @@ def _dbt_build(settings: Any, night: Any, *, full_refresh: bool) -> float:
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
-
-
-def _dbt_startup(night: Any) -> float:
-    """What every dbt invocation pays before its first node: the process, the project and the
-    partial parse (``dbt ls`` of one model, the night in the environment as the DAG sets it)."""
-    from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import dbt_executable
-
-    env = {**os.environ, **night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" "))}
-    cmd = [dbt_executable(), "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target", "duckdb", "--select", "int_periods", "--quiet"]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
-    return time.perf_counter() - t0
-
-
-def _dbt_nodes(kind: str) -> dict[str, int]:
-    from loyalty.config import DBT_PROJECT_DIR
-
     results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
-    out = {"models": 0, "tests": 0}
-    for r in results:
-        out["models" if r["unique_id"].startswith("model.") else "tests"] += 1
-    return out
+    nodes = {"models": sum(r["unique_id"].startswith("model.") for r in results)}
+    nodes["tests"] = len(results) - nodes["models"]
+    return elapsed, nodes
 
 
-def _night(settings: Any, day: date, *, full: bool, tickets_url: str, token: str) -> dict[str, float]:
+def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, token: str) -> dict[str, Any]:
     from loyalty import contracts
+    from loyalty.config import Settings, night_env
     from loyalty.extract.night import Night
     from loyalty.extract.shop import extract_table
     from loyalty.extract.surveys import land_surveys
     from loyalty.extract.tickets import land_tickets
     from loyalty.extract.tickets_client import TicketsApiClient
+    from loyalty.orchestration import tasks
+    from loyalty.orchestration.runner import logical_date_for
     from loyalty.quality.gates import validate_marts, validate_raw_night
+    from loyalty.quality.report import build_audit_report
+    from loyalty.warehouse.dbt_artifacts import merged_run_results
+    from loyalty.warehouse.dbt_docs import generate_docs
     from loyalty.warehouse.publish import publish
     from loyalty.warehouse.raw import register_raw
 
+    settings = Settings.from_env()
     night = Night.for_business_date(day)
-    t: dict[str, float] = {}
+    t: dict[str, Any] = {}
     t0 = time.perf_counter()
     for table in contracts.SHOP_TABLES:
-        extract_table(settings, table, night, settings.default_shop_db_url)
-    land_surveys(settings, night)
-    land_tickets(settings, night, TicketsApiClient(tickets_url, token))
+        extract_table(settings, table, night, shop_url, full_refresh=full)
+    land_surveys(settings, night, full_refresh=full)
+    land_tickets(settings, night, TicketsApiClient(tickets_url, token), full_refresh=full)
     t["land"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    tasks.reconcile_ledger(logical_date_for(day))
     validate_raw_night(settings, night.batch_id)
     t["raw_gate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     register_raw(settings)
     t["register_raw"] = time.perf_counter() - t0
-    t["dbt_build"] = _dbt_build(settings, night, full_refresh=full)
-    nodes = _dbt_nodes("build")
+    t["dbt_build"], nodes = _dbt_build(night, full_refresh=full)
+    t0 = time.perf_counter()
+    generate_docs(settings, night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" ")))
+    t["dbt_docs"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     validate_marts(settings, night.batch_id)
     t["mart_gate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     publish(settings, night.batch_id)
     t["publish"] = time.perf_counter() - t0
-    t["total"] = sum(v for k, v in t.items())
+    t0 = time.perf_counter()
+    build_audit_report(settings, night.batch_id, merged_run_results(settings, night.batch_id))
+    t["audit_report"] = time.perf_counter() - t0
+    t["total"] = sum(t.values())
     t["gate_share"] = (t["raw_gate"] + t["mart_gate"]) / t["total"]
-    t["dbt_startup"] = _dbt_startup(night)
-    out = {k: round(v, 3) for k, v in t.items()}
+    out: dict[str, Any] = {k: round(v, 3) for k, v in t.items()}
     out.update({f"dbt_{k}": v for k, v in nodes.items()})
+    out["peak_rss_mb"] = round(_rss_mb())
     return out
 
 
-def run(scale: str, only: str | None = None) -> dict[str, Any]:
+def _child_stages(root: str, day: str, shop_url: str, full: str) -> None:
+    """One night's stages in this fresh process (a night is a process of its own, imports included)."""
     from loyalty.config import Settings
-    from loyalty.generator import advance, generate
     from loyalty.ticket_api.server import TicketApiServer
 
-    root = Path(os.environ.get("LOYALTY_BENCH_DIR") or tempfile.mkdtemp(prefix=f"loyalty-bench-{scale}-"))
-    os.environ["LOYALTY_DATA_DIR"] = str(root)
-    os.environ["LOYALTY_WAREHOUSE"] = str(root / "warehouse" / "loyalty.duckdb")
-    os.environ.setdefault("LOYALTY_PII_SALT", "bench-salt")
+    _point_env_at(Path(root), shop_url or None)
     settings = Settings.from_env()
-    print(f"== pipeline benchmark, scale {scale}, in {root} ==")
-    t0 = time.perf_counter()
-    if not (settings.sources_dir / "state.json").exists():
-        generate(settings.sources_dir, scale=scale, seed=1, end_date=END)
-    print(f"  sources ready in {time.perf_counter() - t0:.1f}s")
     token = "bench-token"
     with TicketApiServer(settings.tickets_jsonl, token) as server:
-        full = _night(settings, END, full=True, tickets_url=server.url, token=token)
-        print(f"  night 1 (full):        {json.dumps(full)}")
-        advance(settings.sources_dir, days=1)
-        incr = _night(settings, END + timedelta(days=1), full=False, tickets_url=server.url, token=token)
-        print(f"  night 2 (incremental): {json.dumps(incr)}")
-    ratio = incr["dbt_build"] / full["dbt_build"]
-    print(f"  dbt build: full {full['dbt_build']:.1f}s, incremental {incr['dbt_build']:.1f}s, "
-          f"ratio {ratio:.2f} (target < 0.25)")
-    print(f"  dbt fixed costs in both: start-up + partial parse {incr['dbt_startup']:.1f}s per invocation, "
-          f"{incr['dbt_models']} models and {incr['dbt_tests']} data tests each with dbt's own per-node work")
-    print(f"  gates: share of the night {full['gate_share']:.1%} (full), {incr['gate_share']:.1%} (incremental) "
-          "(target < 20%)")
-    return {"pipeline": {"scale": scale, "full_night": full, "incremental_night": incr,
-                         "dbt_incremental_over_full": round(ratio, 3)}}
+        res = stages_night(date.fromisoformat(day), full=full == "full", shop_url=shop_url or settings.default_shop_db_url,
+                           tickets_url=server.url, token=token)
+    print(json.dumps(res))
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "loyalty.bench_pipeline", *args], capture_output=True, text=True,
+                          check=False)
+    last = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not last:
+        raise RuntimeError(f"{args[0]} {args[2:]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return dict(json.loads(last[-1]))
+
+
+def run_stages(root: Path, shop_url: str | None) -> dict[str, Any]:
+    from loyalty.generator import advance
+
+    out = {"full": _child(["_stages", str(root), END.isoformat(), shop_url or "", "full"])}
+    advance(root / "data" / "sources", days=1, shop_db_url=shop_url)
+    out["incremental"] = _child(["_stages", str(root), (END + timedelta(days=1)).isoformat(), shop_url or "", "incr"])
+    return out
+
+
+# --- mode 2: dag.test() --------------------------------------------------------------------
+def _child_dag_test(root: str, day: str, shop_url: str) -> None:
+    """One ``loyalty run-night`` (dag.test) in this fresh process; prints its figures as JSON."""
+    _point_env_at(Path(root), shop_url or None)
+    os.environ["AIRFLOW_HOME"] = str(Path(root) / "airflow-dagtest")
+    t0 = time.perf_counter()
+    from loyalty.orchestration.runner import run_night, setup_airflow
+
+    if not (Path(root) / "airflow-dagtest" / "airflow.db").exists():
+        setup_airflow()
+    t1 = time.perf_counter()
+    state = run_night(date.fromisoformat(day))
+    t2 = time.perf_counter()
+    print(json.dumps({"state": state, "dag_test_s": round(t2 - t1, 3), "setup_s": round(t1 - t0, 3),
+                      "peak_rss_mb": round(_rss_mb())}))
+
+
+def run_dag_test(root: Path, shop_url: str | None) -> dict[str, Any]:
+    from loyalty.generator import advance
+
+    out = {}
+    for kind, day in (("full", END), ("incremental", END + timedelta(days=1))):
+        if kind == "incremental":
+            advance(root / "data" / "sources", days=1, shop_db_url=shop_url)
+        t0 = time.perf_counter()
+        res = _child(["_dagtest", str(root), day.isoformat(), shop_url or ""])
+        if not str(res["state"]).endswith("success"):
+            raise RuntimeError(f"dag.test night {day} ended {res['state']}")
+        res["process_wall_s"] = round(time.perf_counter() - t0, 3)
+        out[kind] = res
+    return out
+
+
+# --- mode 3: the real scheduler ------------------------------------------------------------
+def _task_rss(home: Path, run_id: str) -> dict[str, float]:
+    """Every task's own peak RSS, from the line each task logs when it ends (loyalty.orchestration.tasks)."""
+    out: dict[str, float] = {}
+    for f in (home / "logs").glob(f"dag_id=loyalty_nightly/run_id={run_id}/task_id=*/**/*.log"):
+        for line in f.read_text(errors="replace").splitlines():
+            if "peak RSS" in line:
+                try:
+                    event = json.loads(line)["event"]
+                    mb = float(event.split("peak RSS ")[1].split(" MB")[0].replace(",", ""))
+                except (ValueError, KeyError, IndexError):
+                    continue
+                task = f.relative_to(home / "logs").parts[2].removeprefix("task_id=")
+                mi = f.parent.name if f.parent.name.startswith("map_index=") else ""
+                key = task + (f"[{mi.removeprefix('map_index=')}]" if mi else "")
+                out[key] = max(out.get(key, 0.0), mb)
+    return out
+
+
+def run_scheduler(root: Path, shop_url: str | None) -> dict[str, Any]:
+    from loyalty.config import Settings
+    from loyalty.generator import advance
+    from loyalty.orchestration.deployment import NativeDeployment
+    from loyalty.orchestration.runner import DEMO_TOKEN, parse_dbt
+    from loyalty.ticket_api.server import TicketApiServer
+
+    _point_env_at(root, shop_url)
+    settings = Settings.from_env()
+    parse_dbt()
+    db = f"loyalty_bench_af_{uuid.uuid4().hex[:8]}"
+    _pg_exec(f"create database {db}")
+    server = TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN)
+    server.start()
+    host, port = server.url.split("://", 1)[1].rstrip("/").split(":")
+    shop_conn = (shop_url or json.dumps({"conn_type": "sqlite", "host": str(settings.sources_dir / "shop.sqlite")}))
+    extra = {
+        "AIRFLOW_CONN_LOYALTY_SHOP_DB": shop_conn,
+        "AIRFLOW_CONN_LOYALTY_TICKETS_API": json.dumps(
+            {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "password": DEMO_TOKEN}),
+    }
+    out: dict[str, Any] = {}
+    dep = NativeDeployment(home=root / "airflow", metadata_db_url=_pg(db), extra_env=extra)
+    try:
+        with dep:
+            dep.wait_ready()
+            for kind, day in (("full", END), ("incremental", END + timedelta(days=1))):
+                if kind == "incremental":
+                    advance(settings.sources_dir, days=1, shop_db_url=shop_url)
+                logical = f"{day.isoformat()}T18:00:00Z"  # 02:00 Asia/Shanghai the next day
+                t0 = time.perf_counter()
+                run_id = dep.trigger(logical)
+                state = dep.wait_for_run(run_id, timeout=7200)
+                wall = time.perf_counter() - t0
+                timings = dep.task_timings(run_id)
+                if state != "success":
+                    bad = [(t["task_id"], t["state"]) for t in timings["tasks"] if t["state"] != "success"]
+                    raise RuntimeError(f"scheduler night {day} ended {state}: {bad}\n{dep.tails()}")
+                rss = _task_rss(dep.home, run_id)
+                tasks = sorted(((t["duration"] or 0.0, t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0
+                                                                         else "")) for t in timings["tasks"]),
+                               reverse=True)
+                out[kind] = {"wall_s": round(wall, 3), "run_wall_s": round(timings["wall_s"] or 0.0, 3),
+                             "slowest_tasks": [(n, round(d, 2)) for d, n in tasks[:6]],
+                             "task_peak_rss_mb": {k: round(v) for k, v in sorted(rss.items(), key=lambda kv: -kv[1])[:6]},
+                             "max_task_peak_rss_mb": round(max(rss.values(), default=0.0))}
+    finally:
+        server.stop()
+        _pg_exec(f"drop database if exists {db} with (force)")
+    return out
+
+
+# --- the report ----------------------------------------------------------------------------
+def summarize(res: dict[str, Any]) -> dict[str, Any]:
+    s: dict[str, Any] = {}
+    st = res.get("stages", {})
+    for kind in ("full", "incremental"):
+        floor = st.get(kind, {}).get("total")
+        if not floor:
+            continue
+        row: dict[str, Any] = {"stages_s": floor}
+        if kind in res.get("dag_test", {}):
+            row["dag_test_s"] = res["dag_test"][kind]["dag_test_s"]
+            row["dag_test_over_stages"] = round(row["dag_test_s"] / floor, 2)
+        if kind in res.get("scheduler", {}):
+            row["scheduler_s"] = res["scheduler"][kind]["wall_s"]
+            row["scheduler_over_stages"] = round(row["scheduler_s"] / floor, 2)
+        row["gate_share"] = round(st[kind]["gate_share"], 3)
+        s[kind] = row
+    if "full" in st and "incremental" in st:
+        s["dbt_incremental_over_full"] = round(st["incremental"]["dbt_build"] / st["full"]["dbt_build"], 3)
+    return s
+
+
+def run(scale: str, *, modes: tuple[str, ...] = MODES, source: str | None = None) -> dict[str, Any]:
+    source = source or ("postgres" if scale == "large" else "sqlite")
+    base = Path(os.environ.get("LOYALTY_BENCH_DIR") or Path(tempfile.gettempdir()) / "loyalty-bench")
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"== pipeline benchmark, scale {scale}, shop DB on {source}, in {base} ==")
+    src, template = pristine_sources(base, scale, source)
+    res: dict[str, Any] = {"scale": scale, "shop_db": source}
+    runners = {"stages": run_stages, "dag_test": run_dag_test, "scheduler": run_scheduler}
+    for mode in modes:
+        root, url = mode_root(base, mode, src, template)
+        t0 = time.perf_counter()
+        res[mode] = runners[mode](root, url)
+        print(f"  {mode:10s} ({time.perf_counter() - t0:.0f}s): {json.dumps(res[mode])}")
+    if scale == "large" and source == "postgres" and "stages" in modes:
+        res["sqlite_landing"] = sqlite_landing(base, scale)
+    res["summary"] = summarize(res)
+    print_table(res)
+    out = Path("bench-results")
+    out.mkdir(exist_ok=True)
+    path = out / f"pipeline-{scale}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(res, indent=1))
+    print(f"  (JSON: {path})")
+    return {"pipeline": res}
+
+
+def sqlite_landing(base: Path, scale: str) -> dict[str, Any]:
+    """The same first night's landing from the SQLite shop file, for comparison."""
+    from loyalty import contracts
+    from loyalty.config import Settings
+    from loyalty.extract.night import Night
+    from loyalty.extract.shop import extract_table
+
+    src, _ = pristine_sources(base, scale, "sqlite")
+    root, _ = mode_root(base, "sqlite-landing", src, None)
+    _point_env_at(root, None)
+    settings = Settings.from_env()
+    t0 = time.perf_counter()
+    for table in contracts.SHOP_TABLES:
+        extract_table(settings, table, Night.for_business_date(END), settings.default_shop_db_url, full_refresh=True)
+    return {"shop_tables_s": round(time.perf_counter() - t0, 3)}
+
+
+def print_table(res: dict[str, Any]) -> None:
+    s = res["summary"]
+    print(f"\n  night        stages   dag.test  (ratio)   scheduler (ratio)   gates' share   [{res['scale']}, targets: "
+          "ratios <= 1.3, gates <= 15%]")
+    for kind in ("full", "incremental"):
+        r = s.get(kind)
+        if not r:
+            continue
+        print(f"  {kind:11s} {r['stages_s']:7.1f}s  {r.get('dag_test_s', float('nan')):7.1f}s "
+              f"({r.get('dag_test_over_stages', float('nan')):.2f})   {r.get('scheduler_s', float('nan')):7.1f}s "
+              f"({r.get('scheduler_over_stages', float('nan')):.2f})   {r['gate_share']:.1%}")
+    st = res.get("stages", {})
+    if "dbt_incremental_over_full" in s:
+        print(f"  dbt build: full {st['full']['dbt_build']:.1f}s, incremental {st['incremental']['dbt_build']:.1f}s, "
+              f"ratio {s['dbt_incremental_over_full']:.2f}")
+    for kind in ("full", "incremental"):
+        if kind in st:
+            stage_s = {k: v for k, v in st[kind].items()
+                       if k in ("land", "raw_gate", "register_raw", "dbt_build", "dbt_docs", "mart_gate", "publish",
+                                "audit_report")}
+            print(f"  {kind} stages: {stage_s}; stages' process peak RSS {st[kind]['peak_rss_mb']:,} MB")
+        if kind in res.get("scheduler", {}):
+            sc = res["scheduler"][kind]
+            print(f"  {kind} under the scheduler: slowest tasks {sc['slowest_tasks']}; "
+                  f"largest task peak RSS {sc['max_task_peak_rss_mb']:,} MB")
+    if "sqlite_landing" in res:
+        print(f"  landing the shop tables from SQLite instead: {res['sqlite_landing']['shop_tables_s']:.1f}s")
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "_dagtest":
+        _child_dag_test(argv[1], argv[2], argv[3])
+        return 0
+    if argv and argv[0] == "_stages":
+        _child_stages(argv[1], argv[2], argv[3], argv[4])
+        return 0
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m loyalty.bench_pipeline")
+    p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--source", choices=["sqlite", "postgres"], default=None)
+    a = p.parse_args(argv)
+    run(a.scale, modes=tuple(m for m in a.modes.split(",") if m), source=a.source)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -35,14 +35,30 @@ def test_house_rules(dagbag) -> None:
 def test_io_tasks_retry_and_gates_do_not_retry_data_failures(dagbag) -> None:
     dag = dagbag.dags["loyalty_nightly"]
     tasks = {t.task_id: t for t in dag.tasks}
-    for tid in ("land_shop_table", "land_surveys", "land_tickets", "publish", "register_raw"):
+    for tid in ("land_shop_table", "land_surveys", "land_tickets", "publish"):
         assert tasks[tid].retries >= 2, tid
         assert tasks[tid].retry_exponential_backoff
-    assert tasks["reconcile_ledger"].retries == 0
     assert tasks["audit_report"].trigger_rule == "all_done"
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    assert dbt_tasks and all(t.pool == "loyalty_warehouse" for t in dbt_tasks)
-    assert any(t.task_id.startswith("dbt.mart_") for t in dbt_tasks)
+
+
+def test_one_dbt_build_and_one_task_per_model(dagbag) -> None:
+    """One dbt process a night (dbt.dbt_build, the warehouse's single writer, never retried by
+    itself), and one task per model of the manifest, after the build, waiting in the triggerer."""
+    import json
+
+    dag = dagbag.dags["loyalty_nightly"]
+    build = dag.get_task("dbt.dbt_build")
+    assert build.pool == "loyalty_warehouse" and build.retries == 0
+    models = {n["name"] for n in json.loads((REPO / "dbt_project/target/manifest.json").read_text())["nodes"].values()
+              if n["resource_type"] == "model"}
+    model_tasks = {t.task_id.removeprefix("dbt."): t for t in dag.tasks
+                   if t.task_id.startswith("dbt.") and t.task_id != "dbt.dbt_build"}
+    assert set(model_tasks) == models
+    for t in model_tasks.values():
+        assert t.upstream_task_ids == {"dbt.dbt_build"}
+        assert t.start_from_trigger and t.start_trigger_args.trigger_cls.endswith("DbtNodeTrigger")
+    # what follows dbt waits for the build itself (it fails when any model or test fails)
+    assert "dbt.dbt_build" in dag.get_task("mart_gate").upstream_task_ids
 
 
 def test_dag_file_does_not_import_heavy_libraries_at_parse_time() -> None:
@@ -65,7 +81,7 @@ def test_nothing_is_published_unless_both_gates_pass(dagbag) -> None:
     publish = dag.get_task("publish")
     assert publish.trigger_rule == "all_success"
     upstream_of_publish = publish.get_flat_relative_ids(upstream=True)
-    assert {"mart_gate", "raw_gate", "reconcile_ledger", "land_surveys", "land_tickets"} <= upstream_of_publish
+    assert {"mart_gate", "dbt.dbt_build", "raw_gate", "land_surveys", "land_tickets"} <= upstream_of_publish
     assert all(dag.get_task(t).trigger_rule == "all_success" for t in upstream_of_publish)
     watcher = dag.get_task("night_failed")
     assert watcher.trigger_rule == "one_failed"

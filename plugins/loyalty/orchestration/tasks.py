@@ -8,10 +8,12 @@ anything else (source down, file locked) raises normally and the task's retries 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -19,6 +21,27 @@ from loyalty.config import Settings
 from loyalty.extract.night import Night
 
 log = logging.getLogger("loyalty.tasks")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def log_peak_rss(what: str) -> None:
+    """One line per task with the process's peak resident memory (read by ``make bench``)."""
+    import resource
+
+    log.info("%s: peak RSS %.0f MB", what, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def measured(fn: F) -> F:
+    """Log the task's peak RSS when it ends, pass or fail."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            log_peak_rss(fn.__name__)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _release_dbt_duckdb() -> None:
@@ -42,6 +65,7 @@ def loaded_at(logical_date: datetime) -> str:
     return night_of(logical_date).end_naive.isoformat(sep=" ")
 
 
+@measured
 def check_config(logical_date: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
     night = night_of(logical_date)
@@ -59,6 +83,7 @@ def check_config(logical_date: datetime) -> dict[str, Any]:
     return {"batch_id": night.batch_id, "start_utc": night.start_utc.isoformat(), "end_utc": night.end_utc.isoformat()}
 
 
+@measured
 def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -70,6 +95,7 @@ def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> d
     return asdict(record)
 
 
+@measured
 def land_surveys(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -82,6 +108,7 @@ def land_surveys(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     return asdict(record)
 
 
+@measured
 def land_tickets(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -124,23 +151,21 @@ def reconcile_ledger(logical_date: datetime) -> dict[str, Any]:
     return summary
 
 
+@measured
 def raw_gate(logical_date: datetime) -> dict[str, Any]:
+    """The load ledger of every source (it must reconcile), then the GX suites over the night's
+    batches. Either failure is a data failure (no retry)."""
     from loyalty.quality.gates import GateFailed, validate_raw_night
 
+    ledger = reconcile_ledger(logical_date)
     try:
         results = validate_raw_night(Settings.from_env(), night_of(logical_date).batch_id)
     except GateFailed as exc:
         raise AirflowFailException("raw gate failed:\n" + str(exc)) from exc
-    return {table: str(res)[:200] for table, res in results.items()}
+    return {"ledger": ledger, "suites": {table: str(res)[:200] for table, res in results.items()}}
 
 
-def register_raw() -> dict[str, int]:
-    _release_dbt_duckdb()
-    from loyalty.warehouse.raw import register_raw
-
-    return register_raw(Settings.from_env())
-
-
+@measured
 def mart_gate(logical_date: datetime) -> str:
     _release_dbt_duckdb()
     from loyalty.quality.gates import GateFailed, validate_marts
@@ -152,33 +177,12 @@ def mart_gate(logical_date: datetime) -> str:
     return str(res)[:500]
 
 
+@measured
 def publish(logical_date: datetime) -> str:
     _release_dbt_duckdb()
     from loyalty.warehouse.publish import publish
 
     return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
-
-
-def dbt_docs(logical_date: datetime) -> str:
-    """Regenerate dbt docs (the lineage graph) against the warehouse, for the night's vars.
-    ``--static`` writes one self-contained page that opens from the file system."""
-    _release_dbt_duckdb()
-    import subprocess
-
-    from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import dbt_executable
-
-    target = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
-    out = Settings.from_env().data_dir / "dbt_docs"
-    cmd = [dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-           str(DBT_PROJECT_DIR), "--target", target, "--target-path", str(out), "--static"]
-    env = {**os.environ, **night_env(business_date(logical_date), loaded_at=loaded_at(logical_date))}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    log.info(proc.stdout[-2000:])
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt docs generate failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
-    log.info("dbt docs (lineage): %s", out / "static_index.html")
-    return str(out / "static_index.html")
 
 
 def night_failed(context: Any) -> None:
@@ -195,6 +199,7 @@ def night_failed(context: Any) -> None:
     )
 
 
+@measured
 def audit_report(logical_date: datetime) -> str:
     from loyalty.quality.report import build_audit_report
     from loyalty.warehouse.dbt_artifacts import merged_run_results

@@ -1,0 +1,322 @@
+"""One ``dbt build`` a night, one Airflow task per model: cosmos's *watcher* pattern, lean.
+
+The ``dbt`` task group has
+
+- ``dbt.dbt_build``: the producer. cosmos's ``DbtBuildLocalOperator`` runs the night's one
+  ``dbt build`` (models and their data tests) in-process with dbt's programmatic runner,
+  holding the warehouse pool (single writer). A dbt callback records every model's result as
+  it finishes, and each model's tests once they have all finished, as one XCom per model
+  (about 90 for the whole build).
+- ``dbt.<model>``: one task per model, drawn with the dbt lineage. It waits for its model in
+  the triggerer (``start_from_trigger``: no worker process, no pool slot) and ends with the
+  model's state: *success* when the model built and all its tests passed, *failed* when the
+  model errored or a test failed (the message names them), *skipped* when dbt skipped the model
+  because something upstream failed. Its log shows the model's timing, relation, and every
+  test's result; the whole dbt log is the producer's log and is kept in the audit trail.
+
+Why not cosmos's ``ExecutionMode.WATCHER`` as it ships (measured, see DECISIONLOG.md): its
+producer pushes an XCom for every dbt event (1,062 Execution-API calls for one small night;
+the producer took 29 s for an 8.7 s build), its consumers defer before the producer has
+started under ``dag.test()`` and wait for ever (apache/airflow#56723, seen here), and a
+retried producer skips instead of rebuilding.
+
+Failure and recovery: a failed model fails ``dbt.dbt_build`` and the model's task; the mart
+gate and publishing do not run; BI keeps the last published night. After the fix, clear
+``dbt.dbt_build`` with its downstream tasks (or re-run the night): the night's one build runs
+again; every model replaces exactly its night's slice, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
+from airflow.triggers.base import BaseTrigger, StartTriggerArgs, TaskSuccessEvent, TriggerEvent
+from cosmos.operators.local import DbtBuildLocalOperator
+
+log = logging.getLogger("loyalty.dbt")
+
+PRODUCER_ID = "dbt_build"
+TERMINAL_PRODUCER_STATES = {"success", "failed", "skipped", "upstream_failed", "removed"}
+MODEL_OK = {"success"}
+TEST_OK = {"pass", "success", "warn"}
+POLL_S = 1.0
+
+
+def status_key(unique_id: str) -> str:
+    return "node__" + unique_id.replace(".", "__")
+
+
+def _ts(value: Any) -> str | None:
+    """A protobuf Timestamp or dbt's ISO string as ISO 8601 (UTC), or None."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        return value.ToDatetime(tzinfo=UTC).isoformat()
+    except Exception:  # pragma: no cover - an unexpected type: keep what dbt sent
+        return str(value)
+
+
+class NodeResults:
+    """Collects dbt's NodeFinished events and pushes one XCom per model (its result) and
+    one per model with tests (all of them, once the last one finished)."""
+
+    def __init__(self, tests_per_model: dict[str, list[str]], push: Callable[[str, Any], None]):
+        self.tests_per_model = tests_per_model
+        self.models_of_test: dict[str, list[str]] = {}
+        for model, tests in tests_per_model.items():
+            for t in tests:
+                self.models_of_test.setdefault(t, []).append(model)
+        self.push = push
+        self.models: dict[str, dict[str, Any]] = {}
+        self.tests: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Any) -> None:
+        """dbt runner callback (dbt's threads)."""
+        try:
+            if event.info.name != "NodeFinished":
+                return
+            node = event.data.node_info
+            rr = event.data.run_result
+            result = {
+                "unique_id": node.unique_id,
+                "name": node.node_name,
+                "resource_type": node.resource_type,
+                "status": (node.node_status or rr.status or "").lower(),
+                "started_at": _ts(node.node_started_at),
+                "finished_at": _ts(node.node_finished_at),
+                "execution_time": round(float(rr.execution_time or 0.0), 3),
+                "message": rr.message or None,
+                "failures": int(rr.num_failures or 0),
+                "relation": node.node_relation.relation_name or None,
+                "materialized": node.materialized or None,
+            }
+        except Exception:  # never let bookkeeping break the build
+            log.exception("could not read a dbt NodeFinished event")
+            return
+        with self._lock:
+            if result["resource_type"] == "test":
+                self.tests[result["unique_id"]] = result
+                for model in self.models_of_test.get(result["unique_id"], []):
+                    self._push_model(model)
+            elif result["resource_type"] in ("model", "seed", "snapshot"):
+                self.models[result["unique_id"]] = result
+                self._push_model(result["unique_id"])
+
+    def _push_model(self, model: str) -> None:
+        """Push the model's entry once the model and every test of it have finished."""
+        res = self.models.get(model)
+        expected = self.tests_per_model.get(model, [])
+        if res is None or any(t not in self.tests for t in expected):
+            return
+        entry = dict(res)
+        entry["tests"] = [self.tests[t] for t in expected]
+        self.push(status_key(model), entry)
+
+    def failures(self) -> list[str]:
+        lines = []
+        for r in [*self.models.values(), *self.tests.values()]:
+            ok = MODEL_OK if r["resource_type"] != "test" else TEST_OK
+            if r["status"] not in ok and r["status"] != "skipped":
+                what = f"{r['resource_type']} {r['name']}: {r['status']}"
+                if r["failures"]:
+                    what += f" ({r['failures']} failing rows)"
+                if r["message"]:
+                    what += f": {str(r['message'])[:300]}"
+                lines.append(what)
+        return lines
+
+
+class NightlyDbtBuild(DbtBuildLocalOperator):
+    """The producer: the night's one ``dbt build``; records each model's result as it finishes."""
+
+    def __init__(self, *, tests_per_model: dict[str, list[str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tests_per_model = tests_per_model or {}
+        self._results: NodeResults | None = None
+
+    def execute(self, context: Any, **kwargs: Any) -> Any:
+        ti = context["ti"]
+        push_lock = threading.Lock()
+
+        def push(key: str, value: Any) -> None:
+            with push_lock:
+                ti.xcom_push(key=key, value=value)
+
+        from loyalty.config import Settings
+        from loyalty.warehouse.dbt_artifacts import release_duckdb
+        from loyalty.warehouse.dbt_docs import generate_docs
+        from loyalty.warehouse.raw import register_raw
+
+        settings = Settings.from_env()
+        release_duckdb()
+        counts = register_raw(settings)
+        log.info("raw zone registered in the warehouse: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        self._results = NodeResults(self.tests_per_model, push)
+        self._dbt_runner_callbacks = [self._results.on_event]
+        log.info("dbt build of the night: each model's task (dbt.<model>) shows its result and its tests'")
+        try:
+            result = super().execute(context, **kwargs)
+        except Exception as exc:
+            failed = self._results.failures()
+            if failed:
+                raise AirflowException(
+                    "dbt build failed:\n  " + "\n  ".join(failed)
+                    + "\nThe marts were not gated or published; BI keeps the last published night. After the fix, "
+                    "clear this task with its downstream tasks (or re-run the night)."
+                ) from exc
+            raise
+        finally:
+            release_duckdb()
+        try:  # the lineage page, when the project changed: for readers, never a reason to fail the night
+            generate_docs(settings, {k: str(v) for k, v in (self.env or {}).items()})
+        except Exception:
+            log.warning("dbt docs could not be regenerated; the marts are not affected", exc_info=True)
+        from loyalty.orchestration.tasks import log_peak_rss
+
+        log_peak_rss("dbt_build")
+        return result
+
+
+class DbtNodeTrigger(BaseTrigger):
+    """Waits for one model's result from the producer, in the triggerer. Success ends the task
+    here (no worker); anything else resumes the task, which fails or skips with the reason."""
+
+    def __init__(self, model_unique_id: str, producer_task_id: str, poll_s: float = POLL_S,
+                 dag_id: str | None = None, run_id: str | None = None) -> None:
+        super().__init__()
+        self.model_unique_id = model_unique_id
+        self.producer_task_id = producer_task_id
+        self.poll_s = poll_s
+        self.dag_id = dag_id
+        self.run_id = run_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}",
+                {"model_unique_id": self.model_unique_id, "producer_task_id": self.producer_task_id,
+                 "poll_s": self.poll_s, "dag_id": self.dag_id, "run_id": self.run_id})
+
+    def _ids(self) -> tuple[str, str]:
+        ti = getattr(self, "task_instance", None)
+        return (self.dag_id or ti.dag_id, self.run_id or ti.run_id)  # type: ignore[union-attr]
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from asgiref.sync import sync_to_async
+
+        dag_id, run_id = self._ids()
+        fetch = sync_to_async(lambda: poll_result(dag_id, run_id, self.producer_task_id, self.model_unique_id))
+        while True:
+            result, producer_state = await fetch()
+            if result is not None:
+                outcome, lines = judge(result)
+                for line in lines:
+                    self.log.info("%s", line)
+                if outcome == "success":
+                    yield TaskSuccessEvent()
+                else:
+                    yield TriggerEvent({"result": result})
+                return
+            if producer_state in TERMINAL_PRODUCER_STATES:
+                yield TriggerEvent({"result": None, "producer_state": producer_state})
+                return
+            await asyncio.sleep(self.poll_s)
+
+
+def poll_result(dag_id: str, run_id: str, producer_task_id: str, model_unique_id: str) -> tuple[Any, str | None]:
+    """The model's pushed result (or None) and the producer's state, read through the task SDK."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.execution_time.xcom import XCom
+
+    result = XCom.get_one(run_id=run_id, key=status_key(model_unique_id), task_id=producer_task_id, dag_id=dag_id,
+                          map_index=-1)
+    state = None
+    if result is None:
+        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[producer_task_id], run_ids=[run_id])
+        raw = states.get(run_id, {}).get(producer_task_id)
+        state = str(getattr(raw, "value", raw)) if raw is not None else None
+        if state in TERMINAL_PRODUCER_STATES:  # it may have pushed just before it ended
+            result = XCom.get_one(run_id=run_id, key=status_key(model_unique_id), task_id=producer_task_id,
+                                  dag_id=dag_id, map_index=-1)
+    return result, state
+
+
+def judge(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """'success' | 'failed' | 'skipped', and the log lines that show the model and its tests."""
+    lines = [f"model {result['name']}: {result['status']} in {result['execution_time']:.2f} s "
+             f"(started {result.get('started_at')}, finished {result.get('finished_at')})"
+             + (f", {result['materialized']} {result['relation']}" if result.get("relation") else "")]
+    if result.get("message"):
+        lines.append(f"  dbt: {result['message']}")
+    failed_tests = []
+    for t in result.get("tests", []):
+        lines.append(f"  test {t['name']}: {t['status']} in {t['execution_time']:.2f} s"
+                     + (f", {t['failures']} failing rows" if t.get("failures") else ""))
+        if t["status"] not in TEST_OK:
+            failed_tests.append(t)
+    if result["status"] == "skipped":
+        return "skipped", lines
+    if result["status"] not in MODEL_OK or failed_tests:
+        return "failed", lines
+    lines.append(f"  {len(result.get('tests', []))} tests passed; dbt's full log: task dbt.{PRODUCER_ID}")
+    return "success", lines
+
+
+class DbtModelTask(BaseOperator):
+    """One dbt model of the night's build: its state is the model's and its tests'."""
+
+    ui_color = "#e6f1f2"
+    start_from_trigger = True
+
+    def __init__(self, *, model_unique_id: str, producer_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_unique_id = model_unique_id
+        self.producer_task_id = producer_task_id
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=f"{DbtNodeTrigger.__module__}.{DbtNodeTrigger.__qualname__}",
+            trigger_kwargs={"model_unique_id": model_unique_id, "producer_task_id": producer_task_id},
+            next_method="execute_complete",
+            next_kwargs=None,
+            timeout=timedelta(hours=12),
+        )
+
+    def execute(self, context: Any) -> None:
+        """Without a triggerer (``dag.test()``), or on a retry: poll once; wait by rescheduling."""
+        ti = context["ti"]
+        result, producer_state = poll_result(ti.dag_id, ti.run_id, self.producer_task_id, self.model_unique_id)
+        if result is None and producer_state not in TERMINAL_PRODUCER_STATES:
+            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=POLL_S))
+        self._finish(result, producer_state)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
+        event = event or {}
+        self._finish(event.get("result"), event.get("producer_state"))
+
+    def _finish(self, result: dict[str, Any] | None, producer_state: str | None) -> None:
+        name = self.model_unique_id.rsplit(".", 1)[-1]
+        if result is None:
+            if producer_state == "success":  # dbt did not report it (an ephemeral or disabled model)
+                self.log.info("model %s: not run by the build (ephemeral or disabled)", name)
+                return
+            raise AirflowSkipException(f"model {name}: not built, the night's dbt build ended {producer_state} "
+                                       f"before it (see task dbt.{self.producer_task_id.rsplit('.', 1)[-1]})")
+        outcome, lines = judge(result)
+        for line in lines:
+            self.log.info("%s", line)
+        if outcome == "success":
+            return
+        if outcome == "skipped":
+            raise AirflowSkipException(f"model {name}: skipped by dbt, a model or test upstream of it failed")
+        failed = [t["name"] for t in result.get("tests", []) if t["status"] not in TEST_OK]
+        what = (f"model {name} failed: {result.get('message') or result['status']}" if result["status"] not in MODEL_OK
+                else f"model {name} built, but its tests failed: {', '.join(failed)}")
+        raise AirflowException(what + f". Fix it, then clear task dbt.{PRODUCER_ID} with its downstream tasks "
+                                      "(or re-run the night).")
