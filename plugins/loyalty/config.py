@@ -13,6 +13,7 @@ quarantine (Parquet)        ``<data>/quarantine``                            (un
 warehouse (DuckDB)          ``<data>/warehouse/loyalty.duckdb``              ``LOYALTY_WAREHOUSE``
 serving file for BI         ``<data>/serving/loyalty.duckdb``                ``LOYALTY_SERVING``
 audit trail                 ``<data>/audit``                                 (under the data root)
+dbt project                 ``<repo>/dbt_project``                           ``LOYALTY_DBT_PROJECT_DIR``
 ==========================  ===============================================  =========================
 """
 
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# the dbt project (LOYALTY_DBT_PROJECT_DIR: a deployment that keeps it elsewhere; read at import)
+DBT_PROJECT_DIR = Path(os.environ.get("LOYALTY_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project").expanduser().resolve()
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 

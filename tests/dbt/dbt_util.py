@@ -87,17 +87,17 @@ def advance(data_dir: Path, days: int = 1) -> None:
     run([_bin("loyalty"), "advance", "--days", str(days)], data_env(data_dir))
 
 
-def dbt(command: str, business_date: str, env: dict[str, str], *extra: str, target_path: Path | None = None) -> str:
+def dbt(command: str, business_date: str, env: dict[str, str], *extra: str, target_path: Path | None = None,
+        project_dir: Path = DBT_PROJECT_DIR) -> str:
     """``dbt <command>`` for one night, the way the DAG runs it: the night in environment
     variables (``night_env``), not ``--vars``."""
     from loyalty.config import night_env
 
-    args = [_bin("dbt"), command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            *extra]
+    args = [_bin("dbt"), command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), *extra]
     if target_path is not None:
         args += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
     night = night_env(business_date, loaded_at=f"{business_date} 16:00:00")
-    return run(args, {**env, **night}, cwd=DBT_PROJECT_DIR)
+    return run(args, {**env, **night}, cwd=project_dir)
 
 
 def _norm(v: Any) -> Any:

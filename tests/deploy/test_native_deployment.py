@@ -1,159 +1,163 @@
-"""The deployment of docker-compose.yml, run natively: PostgreSQL as Airflow's metadata DB,
-the api-server, scheduler and dag-processor as real processes (LocalExecutor), the nightly
-DAG triggered through Airflow's REST API and awaited, then the serving file queried.
+"""The deployment of docker-compose.yml, run natively (``loyalty.orchestration.deployment``):
+PostgreSQL as Airflow's metadata DB, the api-server, scheduler, dag-processor and triggerer as
+real processes (LocalExecutor), nights triggered through Airflow's REST API and awaited.
+
+Night 1 succeeds: one dbt build, one task per model (each ended by the triggerer), the
+serving file published. Night 2 has a model that fails: the build and that model's task fail,
+nothing is gated or published, BI keeps night 1, the alert names the model. After the fix,
+clearing the failed build task with its downstream tasks (the documented recovery) completes
+night 2, and its marts equal a full rebuild of the same warehouse.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
+import shutil
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
-from loyalty.config import Settings
+from loyalty.config import DBT_PROJECT_DIR, Settings
 
-BUSINESS_DATE = date(2026, 11, 21)
-LOGICAL_DATE = "2026-11-21T18:00:00Z"  # 02:00 Asia/Shanghai on 11-22: loads business day 11-21
-RUN_TIMEOUT_S = 780  # the test timeout is 900 s; two pytest workers share the machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+D1 = date(2026, 11, 21)
+D2 = date(2026, 11, 22)
+BROKEN_MODEL = "mart_churn"
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
+def _logical(day: date) -> str:
+    return f"{day.isoformat()}T18:00:00Z"  # 02:00 Asia/Shanghai the next day: loads business day `day`
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 @pytest.fixture()
 def deployment(tmp_path: Path, data_dir: Path, pg_database: str) -> Iterator[dict]:
     from loyalty.generator import generate
-    from loyalty.orchestration.runner import DEMO_TOKEN, parse_dbt
+    from loyalty.orchestration.deployment import NativeDeployment
+    from loyalty.orchestration.runner import DEMO_TOKEN
     from loyalty.ticket_api.server import TicketApiServer
 
     settings = Settings.from_env()
-    generate(settings.sources_dir, scale="small", seed=5, end_date=BUSINESS_DATE)
-    parse_dbt()
-    port = _free_port()
-    home = tmp_path / "airflow-home"
-    home.mkdir()
-    logs = tmp_path / "logs"
-    logs.mkdir()
+    generate(settings.sources_dir, scale="small", seed=5, end_date=D1)
+    # the deployment runs a copy of the dbt project, so this test can break a model and fix it
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     server = TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN)
     server.start()
+    _Hook.received = []
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
     tickets_host, tickets_port = server.url.split("://", 1)[1].rstrip("/").split(":")
-    env = dict(os.environ)
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg_database.replace("postgresql://", "postgresql+psycopg2://", 1),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "native-deployment-test-secret",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "LOYALTY_NIGHTLY_CRON": "none",  # only the run this test triggers
+    env = {
+        "LOYALTY_DBT_PROJECT_DIR": str(project),
+        "LOYALTY_ALERT_WEBHOOK": f"http://127.0.0.1:{hook.server_address[1]}/alerts",
         "AIRFLOW_CONN_LOYALTY_SHOP_DB": json.dumps({"conn_type": "sqlite", "host": str(settings.sources_dir / "shop.sqlite")}),
         "AIRFLOW_CONN_LOYALTY_TICKETS_API": json.dumps(
             {"conn_type": "http", "host": tickets_host, "port": int(tickets_port), "schema": "http", "password": DEMO_TOKEN}
         ),
-    })
-    subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([_bin("airflow"), "pools", "set", "loyalty_warehouse", "1", "warehouse writer"], env=env, check=True,
-                   capture_output=True)
-    procs: dict[str, subprocess.Popen] = {}
-    for name, args in {
-        "api-server": ["api-server", "--port", str(port)],
-        "scheduler": ["scheduler"],
-        "dag-processor": ["dag-processor"],
-    }.items():
-        out = (logs / f"{name}.log").open("w")
-        procs[name] = subprocess.Popen([_bin("airflow"), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+    }
+    from loyalty.orchestration import runner
+
+    runner.parse_dbt(project_dir=project, env=env)
+    dep = NativeDeployment(home=tmp_path / "airflow-home", metadata_db_url=pg_database, extra_env=env)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "procs": procs, "logs": logs, "settings": settings, "home": home}
+        with dep:
+            dep.wait_ready()
+            yield {"dep": dep, "settings": settings, "project": project, "env": env}
     finally:
-        for p in procs.values():
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs.values():
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
         server.stop()
+        hook.shutdown()
 
 
-def _wait(what: str, probe, timeout: float, procs: dict, logs: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, p in procs.items():
-            if p.poll() is not None:
-                pytest.fail(f"{name} exited ({p.returncode}) while waiting for {what}:\n"
-                            + (logs / f"{name}.log").read_text()[-3000:])
-        try:
-            result = probe()
-        except requests.RequestException:
-            result = None
-        if result:
-            return result
-        time.sleep(2)
-    tails = "\n".join(f"--- {n}\n{(logs / f'{n}.log').read_text()[-2000:]}" for n in procs)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{tails}")
+def _serving_batch(settings: Settings) -> str:
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        return con.execute("select batch_id from meta.publication").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _states(dep, run_id: str) -> dict[str, str]:
+    return {t["task_id"] + (f"[{t['map_index']}]" if t.get("map_index", -1) >= 0 else ""): t["state"]
+            for t in dep.task_instances(run_id)}
 
 
 def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None:
-    base, procs, logs = deployment["base"], deployment["procs"], deployment["logs"]
+    from loyalty.generator import advance
+
+    dep = deployment["dep"]
     settings: Settings = deployment["settings"]
+    models = {n["name"] for n in json.loads((deployment["project"] / "target" / "manifest.json").read_text())["nodes"].values()
+              if n["resource_type"] == "model"}
 
-    _wait("the api-server", lambda: requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok, 120, procs, logs)
-    token = requests.get(f"{base}/auth/token", timeout=10).json()["access_token"]
-    h = {"Authorization": f"Bearer {token}"}
-    _wait("the DAG to be parsed",
-          lambda: requests.get(f"{base}/api/v2/dags/loyalty_nightly", headers=h, timeout=5).status_code == 200,
-          180, procs, logs)
-    r = requests.patch(f"{base}/api/v2/dags/loyalty_nightly", headers=h, json={"is_paused": False}, timeout=10)
+    # --- night 1 -------------------------------------------------------------------------------
+    run1 = dep.trigger(_logical(D1))
+    state = dep.wait_for_run(run1, timeout=780)
+    states = _states(dep, run1)
+    assert state == "success", {k: v for k, v in states.items() if v != "success"}
+    assert _serving_batch(settings) == D1.isoformat()
+    model_tasks = {k.removeprefix("dbt."): v for k, v in states.items() if k.startswith("dbt.") and k != "dbt.dbt_build"}
+    assert set(model_tasks) == models and set(model_tasks.values()) == {"success"}
+    # each model's task says what dbt did with the model, from the triggerer (no worker process)
+    log = dep.task_log(run1, "dbt.mart_repurchase")
+    assert "model mart_repurchase: success" in log and "tests passed" in log
+    events = dep.api("GET", "/assets/events").json()
+    assert any(e.get("source_run_id") == run1 for e in events.get("asset_events", []))
+
+    # --- night 2: a model fails --------------------------------------------------------------
+    model_sql = next((deployment["project"] / "models").rglob(f"{BROKEN_MODEL}.sql"))
+    good_sql = model_sql.read_text()
+    model_sql.write_text(good_sql.replace("select", "select no_such_column as broken,", 1))
+    advance(settings.sources_dir, days=1)
+    run2 = dep.trigger(_logical(D2))
+    assert dep.wait_for_run(run2, timeout=780) == "failed"
+    states = _states(dep, run2)
+    assert states["dbt.dbt_build"] == "failed"
+    assert states[f"dbt.{BROKEN_MODEL}"] == "failed"
+    assert states["mart_gate"] == "upstream_failed" and states["publish"] == "upstream_failed"
+    assert states["audit_report"] == "success" and states["night_failed"] == "failed"
+    assert states["dbt.int_build_watermark"] == "skipped"  # downstream of the broken mart: not built
+    assert _serving_batch(settings) == D1.isoformat()  # BI keeps night 1
+    alerts = {a["task_id"]: a for a in _Hook.received if a.get("night") == D2.isoformat()}
+    assert BROKEN_MODEL in alerts[f"dbt.{BROKEN_MODEL}"]["reason"]
+    assert f"model {BROKEN_MODEL}" in alerts["dbt.dbt_build"]["reason"]
+
+    # --- the fix, then clear the failed build with its downstream tasks ----------------------
+    model_sql.write_text(good_sql)
+    r = dep.api("POST", "/dags/loyalty_nightly/clearTaskInstances",
+                json={"dry_run": False, "dag_run_id": run2, "task_ids": ["dbt.dbt_build"], "include_downstream": True,
+                      "only_failed": False, "reset_dag_runs": True})
     assert r.ok, r.text
-    r = requests.post(f"{base}/api/v2/dags/loyalty_nightly/dagRuns", headers=h, timeout=10,
-                      json={"logical_date": LOGICAL_DATE, "conf": {"full_refresh": False}})
-    assert r.ok, r.text
-    run_id = r.json()["dag_run_id"]
+    assert dep.wait_for_run(run2, timeout=780) == "success", _states(dep, run2)
+    assert _serving_batch(settings) == D2.isoformat()
+    assert _states(dep, run2)[f"dbt.{BROKEN_MODEL}"] == "success"
 
-    def finished() -> str | None:
-        state = requests.get(f"{base}/api/v2/dags/loyalty_nightly/dagRuns/{run_id}", headers=h, timeout=10).json()["state"]
-        return state if state in ("success", "failed") else None
+    # the recovered night's marts equal a full rebuild of the same warehouse
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dbt"))
+    from dbt_util import MARTS, data_env, dbt, diff, snapshot_duckdb
 
-    state = _wait(f"dag run {run_id}", finished, RUN_TIMEOUT_S, procs, logs)
-    if state != "success":
-        tis = requests.get(f"{base}/api/v2/dags/loyalty_nightly/dagRuns/{run_id}/taskInstances?limit=200", headers=h,
-                           timeout=10).json()
-        bad = [(t["task_id"], t["state"]) for t in tis["task_instances"] if t["state"] != "success"]
-        pytest.fail(f"dag run {run_id} ended {state}; task states: {bad}")
-
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        assert con.execute("select batch_id from meta.publication").fetchone() == (BUSINESS_DATE.isoformat(),)
-        n = con.execute("select count(*) from marts.mart_repurchase where segment_type = 'all'").fetchone()[0]
-        assert n > 0
-    finally:
-        con.close()
-    # the asset event of the publish task is visible through the API too
-    events = requests.get(f"{base}/api/v2/assets/events", headers=h, timeout=10).json()
-    assert any(e.get("source_run_id") == run_id for e in events.get("asset_events", []))
+    after = snapshot_duckdb(settings.warehouse_path, exclude=("_loaded_at", "_batch_id"))
+    copy = settings.data_dir / "rebuild.duckdb"
+    shutil.copy2(settings.warehouse_path, copy)
+    env = {**data_env(settings.data_dir, copy), "LOYALTY_PII_SALT": dep.environment()["LOYALTY_PII_SALT"]}
+    dbt("build", D2.isoformat(), env, "--full-refresh", "--exclude-resource-type", "unit_test", "--quiet",
+        target_path=settings.data_dir / "rebuild-target", project_dir=deployment["project"])
+    rebuilt = snapshot_duckdb(copy, exclude=("_loaded_at", "_batch_id"))
+    for mart in MARTS:
+        assert not diff(after[mart], rebuilt[mart]), f"{mart}: {diff(after[mart], rebuilt[mart])}"

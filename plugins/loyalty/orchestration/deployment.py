@@ -199,6 +199,16 @@ class NativeDeployment:
         r.raise_for_status()
         return list(r.json()["task_instances"])
 
+    def task_log(self, run_id: str, task_id: str, map_index: int = -1) -> str:
+        """The task's log as written to disk by its worker and by the triggerer, every attempt."""
+        folder = self.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
+        if map_index >= 0:
+            folder = folder / f"map_index={map_index}"
+        parts = []
+        for f in sorted(folder.glob("attempt=*.log*")):
+            parts.append(f.read_text(errors="replace"))
+        return "\n".join(parts)
+
     def task_timings(self, run_id: str) -> dict[str, Any]:
         """Wall time of the run (queued → end) and every task's duration, for the benchmark."""
         run = self.run(run_id)

@@ -72,29 +72,31 @@ def setup_airflow(settings: Settings | None = None) -> None:
     parse_dbt()
 
 
-def parse_dbt() -> Path:
-    """``dbt parse`` writes target/manifest.json, which cosmos reads instead of running dbt.
+def parse_dbt(project_dir: Path | None = None, env: dict[str, str] | None = None) -> Path:
+    """``dbt parse`` writes target/manifest.json, from which the DAG draws its dbt tasks.
 
     The parse runs in a private target folder (seeded with the last partial-parse state, so
     it stays a partial parse) and its manifest and partial-parse file are then moved into
     ``target/`` with an atomic rename: a DAG being drawn, or a second parse running at the
     same time (parallel test workers, a scheduler beside ``loyalty setup-airflow``), never
-    reads a half-written manifest.
+    reads a half-written manifest. ``project_dir``/``env``: another copy of the project and
+    the environment of the deployment that will run it (its warehouse path is in the profile).
     """
     import shutil
     import tempfile
 
+    project_dir = project_dir or DBT_PROJECT_DIR
     os.environ.setdefault("LOYALTY_PII_SALT", Settings.from_env().pii_salt())
-    target = DBT_PROJECT_DIR / "target"
+    target = project_dir / "target"
     target.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
     try:
         if (target / "partial_parse.msgpack").exists():
             shutil.copy2(target / "partial_parse.msgpack", work / "partial_parse.msgpack")
         proc = subprocess.run(
-            [_bin("dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            [_bin("dbt"), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
              "--target-path", str(work), "--log-path", str(work / "logs")],
-            capture_output=True, text=True, check=False,
+            capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
         )
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
