@@ -298,12 +298,36 @@ def run_scheduler(root: Path, shop_url: str | None) -> dict[str, Any]:
                                                                          else "")) for t in timings["tasks"]),
                                reverse=True)
                 out[kind] = {"wall_s": round(wall, 3), "run_wall_s": round(timings["wall_s"] or 0.0, 3),
+                             "timeline": timeline(timings),
                              "slowest_tasks": [(n, round(d, 2)) for d, n in tasks[:6]],
                              "task_peak_rss_mb": {k: round(v) for k, v in sorted(rss.items(), key=lambda kv: -kv[1])[:6]},
                              "max_task_peak_rss_mb": round(max(rss.values(), default=0.0))}
     finally:
         server.stop()
         _pg_exec(f"drop database if exists {db} with (force)")
+    return out
+
+
+def timeline(timings: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """The tasks other than the per-model ones: (task, start, end) in seconds from the run's start."""
+    from datetime import datetime
+
+    def ts(v: str | None) -> datetime | None:
+        return datetime.fromisoformat(v.replace("Z", "+00:00")) if v else None
+
+    tasks = [t for t in timings["tasks"] if not (t["task_id"].startswith("dbt.") and t["task_id"] != "dbt.dbt_build")]
+    starts = [ts(t["start"]) for t in timings["tasks"] if t["start"]]
+    t0 = min(s for s in starts if s is not None) if starts else None
+    out = []
+    for t in sorted(tasks, key=lambda t: t["start"] or ""):
+        a, b = ts(t["start"]), ts(t["end"])
+        if t0 and a and b:
+            name = t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else "")
+            out.append((name, round((a - t0).total_seconds(), 2), round((b - t0).total_seconds(), 2)))
+    models = [t for t in timings["tasks"] if t["task_id"].startswith("dbt.") and t["task_id"] != "dbt.dbt_build"]
+    ends = [ts(t["end"]) for t in models if t["end"]]
+    if t0 and ends:
+        out.append(("(last model task)", 0.0, round((max(e for e in ends if e) - t0).total_seconds(), 2)))
     return out
 
 

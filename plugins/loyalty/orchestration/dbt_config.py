@@ -116,6 +116,9 @@ def nightly_dbt_group(group_id: str = "dbt", *, env: dict[str, str], full_refres
                 model_unique_id=uid,
                 producer_task_id=producer_id,
                 retries=0,
+                # after the build whatever its outcome: a model's task reports that model's result,
+                # also (above all) when the build failed
+                trigger_rule="all_done",
                 doc_md=f"**{node['name']}** ({node['config'].get('materialized')}, `{node['original_file_path']}`)"
                        f"\n\n{node.get('description') or ''}\n\nReads: "
                        + (", ".join(sorted(models[p]["name"] for p in node["depends_on"]["nodes"] if p in models))

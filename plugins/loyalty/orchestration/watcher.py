@@ -37,7 +37,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
-from airflow.triggers.base import BaseTrigger, StartTriggerArgs, TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import BaseTrigger, StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from cosmos.operators.local import DbtBuildLocalOperator
 
 log = logging.getLogger("loyalty.dbt")
@@ -222,11 +222,19 @@ class DbtNodeTrigger(BaseTrigger):
                     self.log.info("%s", line)
                 if outcome == "success":
                     yield TaskSuccessEvent()
-                else:
+                elif outcome == "skipped":
+                    self.log.info("skipped by dbt: a model or test upstream of it failed")
+                    yield TaskSkippedEvent()
+                else:  # resume in a worker: the task fails there with the reason, and alerts
                     yield TriggerEvent({"result": result})
                 return
             if producer_state in TERMINAL_PRODUCER_STATES:
-                yield TriggerEvent({"result": None, "producer_state": producer_state})
+                if producer_state == "success":  # not run by the build (an ephemeral or disabled model)
+                    self.log.info("not run by the build (an ephemeral or disabled model)")
+                    yield TaskSuccessEvent()
+                else:
+                    self.log.info("not built: the night's dbt build ended %s before it", producer_state)
+                    yield TaskSkippedEvent()
                 return
             await asyncio.sleep(self.poll_s)
 
@@ -260,7 +268,7 @@ def judge(result: dict[str, Any]) -> tuple[str, list[str]]:
     for t in result.get("tests", []):
         lines.append(f"  test {t['name']}: {t['status']} in {t['execution_time']:.2f} s"
                      + (f", {t['failures']} failing rows" if t.get("failures") else ""))
-        if t["status"] not in TEST_OK:
+        if t["status"] not in TEST_OK and t["status"] != "skipped":  # skipped: another parent of it failed
             failed_tests.append(t)
     if result["status"] == "skipped":
         return "skipped", lines
@@ -315,7 +323,7 @@ class DbtModelTask(BaseOperator):
             return
         if outcome == "skipped":
             raise AirflowSkipException(f"model {name}: skipped by dbt, a model or test upstream of it failed")
-        failed = [t["name"] for t in result.get("tests", []) if t["status"] not in TEST_OK]
+        failed = [t["name"] for t in result.get("tests", []) if t["status"] not in TEST_OK | {"skipped"}]
         what = (f"model {name} failed: {result.get('message') or result['status']}" if result["status"] not in MODEL_OK
                 else f"model {name} built, but its tests failed: {', '.join(failed)}")
         raise AirflowException(what + f". Fix it, then clear task dbt.{PRODUCER_ID} with its downstream tasks "
