@@ -29,7 +29,7 @@ os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(SESSION_DIR / "cosmos")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
 os.environ.setdefault("LOYALTY_DATA_DIR", str(SESSION_DIR / "data"))
-os.environ.setdefault("LOYALTY_PII_SALT", "test-salt")
+os.environ.setdefault("LOYALTY_PII_KEY", "test-pii-key")
 (SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
 
 PG_HOST = os.environ.get("LOYALTY_PG_HOST", "127.0.0.1")

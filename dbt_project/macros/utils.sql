@@ -27,12 +27,34 @@
     (cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) as double precision) / 3600.0)
 {%- endmacro %}
 
-{# Salted hash of a normalized PII value. The salt comes from LOYALTY_PII_SALT and is
-   never committed; dbt fails to parse without it. #}
+{# Keyed pseudonym of a normalized PII value: HMAC-SHA256(key, value) as 64 hex digits, the
+   same on every engine. The key never appears in SQL: on DuckDB a function registered by the
+   dbt-duckdb plugin loyalty.warehouse.pii_duckdb reads it from LOYALTY_PII_KEY; on PostgreSQL
+   pgcrypto's hmac() reads the session setting loyalty.pii_key (set from PGOPTIONS when dbt
+   connects). NULL and '' stay NULL. #}
 {% macro pii_hash(normalized_expression) -%}
     case when {{ normalized_expression }} is null or {{ normalized_expression }} = '' then null
-         else {{ dbt.hash(dbt.concat(["'" ~ env_var('LOYALTY_PII_SALT') ~ "'", normalized_expression])) }}
+         else {{ adapter.dispatch('pii_pseudonym', 'loyalty')(normalized_expression) }}
     end
+{%- endmacro %}
+
+{% macro default__pii_pseudonym(expression) -%}
+    loyalty_pseudonym({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__pii_pseudonym(expression) -%}
+    encode(hmac(convert_to({{ expression }}, 'UTF8'), convert_to(current_setting('loyalty.pii_key'), 'UTF8'), 'sha256'), 'hex')
+{%- endmacro %}
+
+{#- What a build needs on its engine before any model: pgcrypto on PostgreSQL (hmac). -#}
+{% macro engine_run_start() -%}
+    {{ return(adapter.dispatch('engine_run_start', 'loyalty')()) }}
+{%- endmacro %}
+
+{% macro default__engine_run_start() -%}select 1{%- endmacro %}
+
+{% macro postgres__engine_run_start() -%}
+    create extension if not exists pgcrypto
 {%- endmacro %}
 
 {# Incremental facts: re-read rows changed since the newest updated_at already loaded,

@@ -89,7 +89,7 @@ def _point_env_at(root: Path, shop_url: str | None) -> None:
     os.environ["LOYALTY_DATA_DIR"] = str(data)
     os.environ["LOYALTY_WAREHOUSE"] = str(data / "warehouse" / "loyalty.duckdb")
     os.environ.pop("LOYALTY_SERVING", None)
-    os.environ.setdefault("LOYALTY_PII_SALT", "bench-salt")
+    os.environ.setdefault("LOYALTY_PII_KEY", "bench-pii-key")
     if shop_url:
         os.environ["LOYALTY_SHOP_DB_URL"] = shop_url
     else:

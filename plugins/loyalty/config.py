@@ -20,7 +20,6 @@ dbt project                 ``<repo>/dbt_project``                           ``L
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,15 +82,3 @@ class Settings:
     @property
     def tickets_jsonl(self) -> Path:
         return self.sources_dir / "tickets.jsonl"
-
-    def pii_salt(self) -> str:
-        """The salt for hashing phone/email: ``LOYALTY_PII_SALT``, else a random one kept
-        beside the data (never in the repository), created on first use."""
-        salt = os.environ.get("LOYALTY_PII_SALT")
-        if salt:
-            return salt
-        path = self.data_dir / ".pii_salt"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(16))
-        return path.read_text().strip()

@@ -282,6 +282,10 @@ RAW_METADATA_COLUMNS: tuple[Column, ...] = (
 )
 
 # Quarantine reason codes: the generator's defect manifest uses the same names.
+# columns that hold raw personal data: they never leave the raw zone and the quarantine (the
+# pipeline pseudonymises phone and e-mail in staging; reports show these fields redacted)
+PII_COLUMNS: dict[str, tuple[str, ...]] = {"customers": ("name", "phone", "email")}
+
 REASON_CODES: dict[str, str] = {
     "null_key": "the primary key is empty",
     "invalid_type": "a value cannot be parsed as its contract type",

@@ -22,7 +22,7 @@ SHOP_AND_SURVEYS = (
     "stores", "products", "customers", "orders", "order_items", "memberships", "points_ledger", "referrals",
     "care_campaigns", "care_touches", "survey_responses",
 )
-SALT = "dbt-test-salt"
+PII_KEY = "dbt-test-pii-key"
 
 
 def _bin(name: str) -> str:
@@ -36,7 +36,7 @@ def data_env(data_dir: Path, warehouse: Path | None = None) -> dict[str, str]:
     env.update({
         "LOYALTY_DATA_DIR": str(data_dir),
         "LOYALTY_WAREHOUSE": str(warehouse or data_dir / "warehouse" / "loyalty.duckdb"),
-        "LOYALTY_PII_SALT": SALT,
+        "LOYALTY_PII_KEY": PII_KEY,
     })
     return env
 
@@ -96,8 +96,12 @@ def dbt(command: str, business_date: str, env: dict[str, str], *extra: str, targ
     args = [_bin("dbt"), command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), *extra]
     if target_path is not None:
         args += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+    from loyalty.warehouse.pii import dbt_environment
+
     night = night_env(business_date, loaded_at=f"{business_date} 16:00:00")
-    return run(args, {**env, **night}, cwd=project_dir)
+    target = extra[extra.index("--target") + 1] if "--target" in extra else "duckdb"
+    secret = dbt_environment(env.get("LOYALTY_PII_KEY") or PII_KEY, target)
+    return run(args, {**env, **night, **secret}, cwd=project_dir)
 
 
 def _norm(v: Any) -> Any:

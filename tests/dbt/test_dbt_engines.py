@@ -30,7 +30,7 @@ def test_marts_equal_on_duckdb_and_postgres(landed_demo: Path, pg_database: str,
     pg_env = {**env, "LOYALTY_PG_HOST": str(info.get("host", "127.0.0.1")), "LOYALTY_PG_PORT": str(info.get("port", 5432)),
               "LOYALTY_PG_USER": str(info.get("user", "postgres")), "LOYALTY_PG_PASSWORD": str(info.get("password", "")),
               "LOYALTY_PG_DBNAME": str(info["dbname"]), "LOYALTY_PG_SCHEMA": "public"}
-    os.environ.setdefault("LOYALTY_PII_SALT", dbt_util.SALT)
+    os.environ.setdefault("LOYALTY_PII_KEY", dbt_util.PII_KEY)
     dbt_util.dbt("run", END_DATE, pg_env, "--target", "postgres", target_path=tmp_path / "target_postgres")
 
     duck = dbt_util.snapshot_duckdb(warehouse)

@@ -155,7 +155,7 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     after = snapshot_duckdb(settings.warehouse_path, exclude=("_loaded_at", "_batch_id"))
     copy = settings.data_dir / "rebuild.duckdb"
     shutil.copy2(settings.warehouse_path, copy)
-    env = {**data_env(settings.data_dir, copy), "LOYALTY_PII_SALT": dep.environment()["LOYALTY_PII_SALT"]}
+    env = {**data_env(settings.data_dir, copy), "LOYALTY_PII_KEY": dep.environment()["LOYALTY_PII_KEY"]}
     dbt("build", D2.isoformat(), env, "--full-refresh", "--exclude-resource-type", "unit_test", "--quiet",
         target_path=settings.data_dir / "rebuild-target", project_dir=deployment["project"])
     rebuilt = snapshot_duckdb(copy, exclude=("_loaded_at", "_batch_id"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -46,6 +47,7 @@ class BatchRecord:
     max_cursor: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
     checksum: str | None = None  # content checksum of the landed rows (metadata columns excluded)
+    schema_notes: list[str] = field(default_factory=list)  # additive source changes seen this night
 
     def check(self) -> None:
         if self.rows_read != self.rows_landed + self.rows_quarantined + self.rows_duplicate:
@@ -79,9 +81,34 @@ def staging_dir(final: Path) -> Path:
     return tmp
 
 
-def replace_dir(tmp: Path, final: Path) -> None:
-    """Move ``tmp`` to ``final``, replacing what was there (rename-based)."""
+def make_private(path: Path, *, up_to: Path | None = None) -> None:
+    """Owner-only access: folders 0700 and files 0600 under ``path`` (the raw zone and the
+    quarantine hold raw PII), and every folder from ``path``'s parent up to ``up_to``."""
+    if path.is_dir():
+        os.chmod(path, 0o700)
+        for root, dirs, files in os.walk(path):
+            for d in dirs:
+                os.chmod(os.path.join(root, d), 0o700)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o600)
+    elif path.exists():
+        os.chmod(path, 0o600)
+    if up_to is not None:
+        parent = path.parent
+        while True:
+            os.chmod(parent, 0o700)
+            if parent == up_to or up_to not in parent.parents:
+                break
+            parent = parent.parent
+
+
+def replace_dir(tmp: Path, final: Path, *, private_root: Path | None = None) -> None:
+    """Move ``tmp`` to ``final``, replacing what was there (rename-based). With
+    ``private_root`` (the raw zone, the quarantine), the batch and every folder up to that root
+    are made owner-only first (raw PII)."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    if private_root is not None:
+        make_private(tmp, up_to=private_root)
     old = None
     if final.exists():
         old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"

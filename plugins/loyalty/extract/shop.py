@@ -26,7 +26,7 @@ import psycopg
 
 from loyalty import contracts
 from loyalty.config import Settings
-from loyalty.extract import batches, conform
+from loyalty.extract import batches, conform, schema
 from loyalty.extract.night import Night
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,33 @@ def postgres_types_exact(url: str, table: contracts.Table) -> bool:
     if inexact:
         log.info("%s: source types of %s do not guarantee the contract's; typing from text", table.name, inexact)
     return not inexact
+
+
+def check_source_schema(url: str, table: contracts.Table) -> schema.SchemaCheck:
+    """The source table against its contract (loyalty.extract.schema): raises SourceSchemaError
+    on a breaking change, returns the additive ones as notes."""
+    if _is_postgres(url):
+        import psycopg
+
+        try:
+            with psycopg.connect(postgres_dsn(url), autocommit=True) as conn:
+                check = schema.check_postgres(conn, table)
+        except psycopg.Error as exc:
+            raise SourceError(f"cannot read the shop database (connection loyalty_shop_db): {exc}") from exc
+    else:
+        path = sqlite_path(url)
+        if not path.exists():
+            raise SourceError(f"the shop database file {path} does not exist; run `loyalty generate` or fix loyalty_shop_db")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            check = schema.check_sqlite(conn, table)
+        finally:
+            conn.close()
+    if check.breaking:
+        raise check.error("connection loyalty_shop_db")
+    for note in check.notes:
+        log.warning("%s: source schema change: %s", table.name, note)
+    return check
 
 
 def _select_sql(table: contracts.Table, lower: datetime | None, upper: datetime, placeholder: str) -> tuple[str, list]:
@@ -367,6 +394,7 @@ def extract_table(
 ) -> batches.BatchRecord:
     """Land one shop table for ``night``; returns its ledger record (also in ``_batch.json``)."""
     table = contracts.SHOP_TABLES[table_name]
+    schema_check = check_source_schema(shop_db_url, table)  # before anything is read or written
     mark = None if full_refresh else batches.watermark(settings, table_name, night.batch_id)
     lower = None if mark is None else mark - lookback
     upper = night.end_naive
@@ -421,10 +449,12 @@ def extract_table(
             # An empty night keeps the watermark where it was.
             max_cursor=(counts.max_cursor.isoformat() if counts.max_cursor else (mark.isoformat() if mark else None)),
             checksum=counts.checksum,
+            schema_notes=schema_check.notes,
         )
         batches.write_record(work, record)
-        batches.replace_dir(qwork, batches.quarantine_dir(settings, table_name, night.batch_id))
-        batches.replace_dir(work, final)
+        batches.replace_dir(qwork, batches.quarantine_dir(settings, table_name, night.batch_id),
+                            private_root=settings.quarantine_dir)
+        batches.replace_dir(work, final, private_root=settings.raw_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(qwork, ignore_errors=True)

@@ -239,9 +239,10 @@ def land_surveys(
             checksum=counts.checksum,
         )
         batches.write_record(work, record)
-        batches.replace_dir(fwork, files_dir)
-        batches.replace_dir(qwork, batches.quarantine_dir(settings, table.name, night.batch_id))
-        batches.replace_dir(work, final)
+        batches.replace_dir(fwork, files_dir, private_root=settings.raw_dir)
+        batches.replace_dir(qwork, batches.quarantine_dir(settings, table.name, night.batch_id),
+                            private_root=settings.quarantine_dir)
+        batches.replace_dir(work, final, private_root=settings.raw_dir)
     except BaseException:
         for d in (work, qwork, fwork):
             shutil.rmtree(d, ignore_errors=True)

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from loyalty import contracts
 from loyalty.config import Settings
-from loyalty.extract import batches, conform
+from loyalty.extract import batches, conform, schema
 from loyalty.extract.night import Night
 from loyalty.extract.shop import DEFAULT_LOOKBACK
 
@@ -61,8 +61,19 @@ def land_tickets(
     end = night.end_naive
     rows: list[dict[str, str | None]] = []
     later = 0
+    api_fields = ["id" if c == "ticket_id" else c for c in table.column_names]
+    keys_seen: set[str] = set()
+    missing: dict[str, int] = {}
+    lacking_keys: set[str] = set()  # the fields of the first record that lacks one
+    n_records = 0
     for page in client.iter_pages(since):
         for t in page:
+            n_records += 1
+            keys_seen.update(t)
+            for f in api_fields:
+                if f not in t:
+                    missing[f] = missing.get(f, 0) + 1
+                    lacking_keys = lacking_keys or set(t)
             rec = {c: _as_text(t.get("id" if c == "ticket_id" else c)) for c in table.column_names}
             for f in _TS_FIELDS:
                 rec[f] = _utc_text(t.get(f))
@@ -74,6 +85,11 @@ def land_tickets(
             except ValueError:
                 pass  # unparseable: the contract check quarantines it
             rows.append(rec)
+    # a field the API stopped sending is a breaking change (a field without a value comes as null)
+    schema_notes = schema.check_api_records(api_fields, keys_seen, missing, n_records, "tickets API",
+                                            lacking_keys)
+    for note in schema_notes:
+        log.warning("tickets: source schema change: %s", note)
     if later:
         log.info("tickets: %d ticket version(s) updated after %s left for the next night", later, end)
     src = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in table.column_names})
@@ -99,10 +115,12 @@ def land_tickets(
             rows_duplicate=counts.duplicates,
             max_cursor=(counts.max_cursor.isoformat() if counts.max_cursor else (mark.isoformat() if mark else None)),
             checksum=counts.checksum,
+            schema_notes=schema_notes,
         )
         batches.write_record(work, record)
-        batches.replace_dir(qwork, batches.quarantine_dir(settings, table.name, night.batch_id))
-        batches.replace_dir(work, final)
+        batches.replace_dir(qwork, batches.quarantine_dir(settings, table.name, night.batch_id),
+                            private_root=settings.quarantine_dir)
+        batches.replace_dir(work, final, private_root=settings.raw_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(qwork, ignore_errors=True)

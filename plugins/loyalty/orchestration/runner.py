@@ -42,7 +42,6 @@ def prepare_environment(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",  # no calls home (and no network here)
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
-        "LOYALTY_PII_SALT": settings.pii_salt(),
         "LOYALTY_WAREHOUSE": str(settings.warehouse_path),
         "LOYALTY_DATA_DIR": str(settings.data_dir),
     }
@@ -56,6 +55,11 @@ def prepare_environment(settings: Settings | None = None) -> dict[str, str]:
             env["AIRFLOW_CONN_LOYALTY_SHOP_DB"] = url
     for k, v in env.items():
         os.environ.setdefault(k, v) if k.startswith("AIRFLOW_CONN") else os.environ.__setitem__(k, v)
+    # local runs: the PII key from LOYALTY_PII_KEY, else the owner-only key file of local runs
+    # (created on first use); in this process's environment only, never in the returned env
+    from loyalty.warehouse.pii import KEY_ENV, pii_key
+
+    os.environ[KEY_ENV] = pii_key(settings, local=True)
     home.mkdir(parents=True, exist_ok=True)
     return env
 
@@ -86,7 +90,6 @@ def parse_dbt(project_dir: Path | None = None, env: dict[str, str] | None = None
     import tempfile
 
     project_dir = project_dir or DBT_PROJECT_DIR
-    os.environ.setdefault("LOYALTY_PII_SALT", Settings.from_env().pii_salt())
     target = project_dir / "target"
     target.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))

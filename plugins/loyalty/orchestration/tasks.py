@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -69,11 +68,12 @@ def loaded_at(logical_date: datetime) -> str:
 def check_config(logical_date: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
     night = night_of(logical_date)
-    if not os.environ.get("LOYALTY_PII_SALT"):
-        raise AirflowFailException(
-            "LOYALTY_PII_SALT is not set: set it in the environment of the Airflow workers "
-            "(docker-compose: .env; local runs: `loyalty run-night` sets it from data/.pii_salt)"
-        )
+    from loyalty.warehouse.pii import MissingPIIKey, pii_key
+
+    try:
+        pii_key(settings)  # present (never logged)
+    except MissingPIIKey as exc:
+        raise AirflowFailException(str(exc)) from exc
     if not (settings.warehouse_path.parent.exists() or settings.data_dir.exists()):
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     log.info(
@@ -87,11 +87,15 @@ def check_config(logical_date: datetime) -> dict[str, Any]:
 def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from dataclasses import asdict
 
+    from loyalty.extract.schema import SourceSchemaError
     from loyalty.extract.shop import extract_table, resolve_shop_db_url
 
     settings = Settings.from_env()
-    record = extract_table(settings, table, night_of(logical_date), resolve_shop_db_url(settings=settings),
-                           full_refresh=full_refresh)
+    try:
+        record = extract_table(settings, table, night_of(logical_date), resolve_shop_db_url(settings=settings),
+                               full_refresh=full_refresh)
+    except SourceSchemaError as exc:  # the source changed: retrying cannot help
+        raise AirflowFailException(str(exc)) from exc
     return asdict(record)
 
 
@@ -119,7 +123,7 @@ def land_tickets(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     try:
         record = land_tickets(Settings.from_env(), night_of(logical_date), client, full_refresh=full_refresh)
     except Exception as exc:
-        if type(exc).__name__ in ("TicketsAuthError", "AuthenticationError"):
+        if type(exc).__name__ in ("TicketsAuthError", "AuthenticationError", "SourceSchemaError"):
             raise AirflowFailException(str(exc)) from exc
         raise
     return asdict(record)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -155,9 +156,15 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         from loyalty.config import Settings
         from loyalty.warehouse.dbt_artifacts import release_duckdb
         from loyalty.warehouse.dbt_docs import generate_docs
+        from loyalty.warehouse.pii import dbt_environment, pii_key
         from loyalty.warehouse.raw import register_raw
 
         settings = Settings.from_env()
+        # the PII key reaches dbt through this process's environment only (never a template field,
+        # an XCom or SQL); restored afterwards
+        secret_env = dbt_environment(pii_key(settings), self.profile_config.target_name)
+        saved_env = {k: os.environ.get(k) for k in secret_env}
+        os.environ.update(secret_env)
         release_duckdb()
         counts = register_raw(settings)
         log.info("raw zone registered in the warehouse: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -177,6 +184,11 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
             raise
         finally:
             release_duckdb()
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         try:  # the lineage page, when the project changed: for readers, never a reason to fail the night
             generate_docs(settings, {k: str(v) for k, v in (self.env or {}).items()})
         except Exception:

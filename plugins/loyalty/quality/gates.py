@@ -13,6 +13,7 @@ expectation and what was observed; ``warning`` ones are logged. Results are writ
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,40 @@ def validate_raw_batch(
     return summary
 
 
+def quarantine_limits() -> tuple[float, int]:
+    """(share, rows): a table's night fails the raw gate when it quarantines more than ``share``
+    of the rows it read and at least ``rows`` rows (``LOYALTY_MAX_QUARANTINE_SHARE``, default 5%;
+    ``LOYALTY_MIN_QUARANTINE_ROWS``, default 10, so that 2 bad rows of a 20-row night do not stop it)."""
+    return (float(os.environ.get("LOYALTY_MAX_QUARANTINE_SHARE", "0.05")),
+            int(os.environ.get("LOYALTY_MIN_QUARANTINE_ROWS", "10")))
+
+
+def quarantine_rate_problems(settings: Settings, batch_id: str) -> list[str]:
+    """Tables whose night quarantined too much: a systematic problem (a changed format, a broken
+    export) must not pass as a few bad rows. Each problem names the reason codes and counts."""
+    import duckdb
+
+    from loyalty.extract import batches
+
+    share, min_rows = quarantine_limits()
+    problems = []
+    for table in contracts.ALL_TABLES:
+        rec = batches.read_record(batches.batch_dir(settings, table, batch_id))
+        if rec is None or rec.rows_read == 0:
+            continue
+        q = rec.rows_quarantined
+        if q >= min_rows and q / rec.rows_read > share:
+            qfile = batches.quarantine_dir(settings, table, batch_id) / "part-0.parquet"
+            reasons = ""
+            if qfile.exists():
+                rows = duckdb.sql(f"select reason_code, count(*) from read_parquet('{qfile}') group by 1 order by 2 desc"
+                                  ).fetchall()
+                reasons = ", ".join(f"{r} {n}" for r, n in rows)
+            problems.append(f"{table}: {q} of {rec.rows_read} rows read were quarantined ({q / rec.rows_read:.1%}, "
+                            f"limit {share:.0%}): {reasons or 'see the quarantine'}")
+    return problems
+
+
 def validate_raw_night(settings: Settings, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
     """The raw gate of a night: every landed table's suite, Data Docs rendered once at the end
     (pass or fail); raises GateFailed naming every failing suite."""
@@ -160,6 +195,10 @@ def validate_raw_night(settings: Settings, batch_id: str, expectations_dir: Path
                 failures.append(str(exc))
     finally:
         runner.update_docs(settings, runs)
+    rate = quarantine_rate_problems(settings, batch_id)
+    if rate:
+        failures.append("too much quarantined: " + "; ".join(rate) + ". Look at the reasons in the audit report's "
+                        "quarantine section; if the source changed, fix it or the contract, then re-run the night")
     if failures:
         raise GateFailed("\n".join(failures))
     return summaries

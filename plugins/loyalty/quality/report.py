@@ -65,8 +65,10 @@ def _ledger_section(settings: Settings, batch_id: str) -> str:
         names += sorted(p.name for p in settings.raw_dir.iterdir() if p.is_dir() and p.name not in names and p.name != "_files")
     rows: list[list[Any]] = []
     classes: list[str] = []
+    notes: list[list[Any]] = []
     for name in names:
         rec = batches.read_record(batches.batch_dir(settings, name, batch_id))
+        notes += [[name, n] for n in (rec.schema_notes if rec is not None else [])]
         if rec is None:
             rows.append([name, "", "", "", "", "", "", _badge(False, "no batch landed")])
             classes.append("fail")
@@ -79,7 +81,28 @@ def _ledger_section(settings: Settings, batch_id: str) -> str:
             "<p>read = landed + quarantined + duplicates, from every <code>raw/&lt;table&gt;/batch_id="
             f"{_e(batch_id)}/_batch.json</code>.</p>"
             + _table(["table", "source", "mode", "read", "landed", "quarantined", "duplicates", "reconciled"], rows, classes,
-                     {3, 4, 5, 6}))
+                     {3, 4, 5, 6})
+            + "<h3 id=\"schema\">Source schema changes</h3>"
+            + (_table(["table", "change (additive: the night went on)"], notes) if notes
+               else "<p>None: every source matched its contract.</p>"))
+
+
+def display_payload(table: str, payload: str | None) -> str:
+    """A quarantined row's payload as the report shows it: non-ASCII text as text (not \\u
+    escapes), and the table's personal-data fields (contracts.PII_COLUMNS) redacted."""
+    import json
+
+    if not payload:
+        return ""
+    try:
+        row = json.loads(payload)
+    except ValueError:
+        return "<redacted: not a JSON row>" if table in contracts.PII_COLUMNS else payload
+    if isinstance(row, dict):
+        for col in contracts.PII_COLUMNS.get(table, ()):
+            if row.get(col) not in (None, ""):
+                row[col] = "<redacted>"
+    return json.dumps(row, ensure_ascii=False)
 
 
 def _quarantine_section(settings: Settings, batch_id: str) -> str:
@@ -106,8 +129,8 @@ def _quarantine_section(settings: Settings, batch_id: str) -> str:
     if not counts:
         return head + "<p>No quarantined rows this night.</p>"
     count_rows = [[t, r, contracts.REASON_CODES.get(r, ""), n] for t, r, n in counts]
-    sample_rows = [[t, r, ident, detail, _Raw(f"<span class=\"mono\">{_e((payload or '')[:300])}</span>"), f or "", line or ""]
-                   for t, r, ident, detail, payload, f, line in samples]
+    sample_rows = [[t, r, ident, detail, _Raw(f"<span class=\"mono\">{_e(display_payload(t, payload)[:300])}</span>"),
+                    f or "", line or ""] for t, r, ident, detail, payload, f, line in samples]
     return (head + f"<p>{sum(n for *_, n in counts)} rows quarantined, by table and reason code.</p>"
             + _table(["table", "reason_code", "meaning", "rows"], count_rows, num={3})
             + f"<h3>Sample rows (up to {SAMPLE_ROWS} per table and reason)</h3>"

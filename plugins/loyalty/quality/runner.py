@@ -150,6 +150,7 @@ def validate_frame(
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
     )
     result = validator.validate_expectation_suite(suite, bound.parameters)
+    _redact_personal_data(result, bound)
     result.meta["run_id"] = run_id
     result.meta["validation_time"] = run_id.run_time
     result.meta["batch_parameters"] = {"dataframe": f"<{len(frame)} rows of {gate} batch {batch_id}>"}
@@ -184,6 +185,26 @@ def validate_frame(
             }
         )
     return run
+
+
+SAMPLE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts", "partial_unexpected_index_list",
+               "unexpected_list", "unexpected_index_list", "unexpected_index_query")
+
+
+def _redact_personal_data(result: Any, bound: BoundSuite) -> None:
+    """No sample value of a personal-data column (contracts.PII_COLUMNS) is kept in a result:
+    results go to the validation store, Data Docs and the audit report. Counts stay."""
+    from loyalty import contracts
+
+    pii = set(contracts.PII_COLUMNS.get(str(bound.suite.meta.get("table", "")), ()))
+    if not pii:
+        return
+    for evr in result.results:
+        kwargs = evr.expectation_config.kwargs or {}
+        columns = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])}
+        if pii & columns and evr.result:
+            for key in SAMPLE_KEYS:
+                evr.result.pop(key, None)
 
 
 def _json(value: Any) -> str:

@@ -28,7 +28,7 @@ def register(conn: Any, key: str) -> None:
     secret = key.encode()
     new = hmac.new
 
-    def pseudonyms(values: pa.Array) -> pa.Array:
+    def pseudonyms(values):  # type: ignore[no-untyped-def]  (DuckDB inspects it: no annotations)
         out = [None if v is None or v == "" else new(secret, v.encode(), hashlib.sha256).hexdigest()
                for v in values.to_pylist()]
         return pa.array(out, type=pa.string())
@@ -41,12 +41,30 @@ def register(conn: Any, key: str) -> None:
                          null_handling="special", side_effects=False)
 
 
+MISSING = (f"{KEY_ENV} is not set: dbt cannot pseudonymise phone and e-mail. Set it (or the Airflow Variable "
+           "loyalty_pii_key in the secrets backend); local runs: `loyalty run-night` creates data/.secrets/pii_key")
+
+
+def register_missing(conn: Any) -> None:
+    """Without a key, the function exists and fails with what to do (docs, tests and models that
+    do not pseudonymise work without the key)."""
+    import duckdb
+
+    def no_key(values):  # type: ignore[no-untyped-def]
+        raise MissingPIIKey(MISSING)
+
+    try:
+        conn.remove_function(FUNCTION)
+    except Exception:
+        pass
+    conn.create_function(FUNCTION, no_key, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow",
+                         null_handling="special", side_effects=True)
+
+
 class Plugin(BasePlugin):
     def configure_connection(self, conn: Any) -> None:
         key = os.environ.get(KEY_ENV)
-        if not key:
-            raise MissingPIIKey(
-                f"{KEY_ENV} is not set: dbt cannot pseudonymise phone and e-mail. Set it (or the Airflow Variable "
-                "loyalty_pii_key); local runs: `loyalty run-night` creates data/.secrets/pii_key"
-            )
-        register(conn, key)
+        if key:
+            register(conn, key)
+        else:
+            register_missing(conn)
