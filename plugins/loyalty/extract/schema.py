@@ -160,8 +160,8 @@ def check_api_records(fields: list[str], record_keys: set[str], missing_counts: 
         raise SourceSchemaError(
             f"the {source} no longer sends field(s) {', '.join(gone)} (absent from "
             f"{max(missing_counts[f] for f in gone)} of {rows} records; a field without a value is sent as null). "
-            f"Records without it have: {', '.join(sorted(lacking_keys or record_keys))}. Nothing of tickets was landed and the night stops "
-            "before the warehouse. Ask the ticketing system's owners, or change the contract (loyalty/contracts.py) and "
+            f"Records without it have: {', '.join(sorted(lacking_keys or record_keys))}. "
+            "Nothing of tickets was landed and the night stops before the warehouse. Ask the ticketing system's owners, or change the contract (loyalty/contracts.py) and "
             "the staging model together; then clear land_tickets."
         )
     extra = sorted(record_keys - set(fields))
