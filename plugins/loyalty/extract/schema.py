@@ -161,8 +161,8 @@ def check_api_records(fields: list[str], record_keys: set[str], missing_counts: 
             f"the {source} no longer sends field(s) {', '.join(gone)} (absent from "
             f"{max(missing_counts[f] for f in gone)} of {rows} records; a field without a value is sent as null). "
             f"Records without it have: {', '.join(sorted(lacking_keys or record_keys))}. "
-            "Nothing of tickets was landed and the night stops before the warehouse. Ask the ticketing system's owners, or change the contract (loyalty/contracts.py) and "
-            "the staging model together; then clear land_tickets."
+            "Nothing of tickets was landed and the night stops before the warehouse. Ask the ticketing system's owners, "
+            "or change the contract (loyalty/contracts.py) and the staging model together; then clear land_tickets."
         )
     extra = sorted(record_keys - set(fields))
     return ["new field(s) sent by the API, not in the contract (not landed): " + ", ".join(extra)] if extra else []
