@@ -34,7 +34,9 @@ from loyalty.orchestration import dbt_config, tasks
 from loyalty.orchestration.alerts import LoyaltyFailureNotifier
 
 SETTINGS = Settings.from_env()
-SERVING_ASSET = Asset(name="loyalty_serving", uri=f"file://{SETTINGS.serving_path}")
+# The Asset's identity does not depend on where the file lives (LOYALTY_SERVING / LOYALTY_DATA_DIR
+# may move): each publish event carries the path and the night in its extra.
+SERVING_ASSET = Asset(name="loyalty_serving", uri="loyalty://serving/marts")
 # LOYALTY_NIGHTLY_CRON: the schedule (default 02:00 business time); "none" = triggered runs only
 # (an external scheduler, or tests that must not get a scheduled run of their own).
 CRON = os.environ.get("LOYALTY_NIGHTLY_CRON", "0 2 * * *")
@@ -77,6 +79,12 @@ def loyalty_nightly() -> None:
     def land_tickets() -> dict:
         return tasks.land_tickets(_ld(), bool(get_current_context()["params"]["full_refresh"]))
 
+    # the per-night artefacts of nights older than the newest LOYALTY_RETENTION_NIGHTS (default 90),
+    # before the raw gate renders the Data Docs index; validation rows are archived in the warehouse
+    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1, retry_delay=timedelta(seconds=20), multiple_outputs=False)
+    def retention() -> dict:
+        return tasks.retention(_ld())
+
     # the load ledger first (read = landed + quarantined + duplicates), then the GX suites;
     # data failures raise AirflowFailException: no retry
     @task(retries=2, retry_delay=timedelta(seconds=20), multiple_outputs=False)
@@ -104,7 +112,10 @@ def loyalty_nightly() -> None:
 
     @task(outlets=[SERVING_ASSET], **IO_RETRIES)
     def publish() -> str:
-        return tasks.publish(_ld())
+        ctx = get_current_context()
+        path = tasks.publish(ctx["logical_date"])
+        ctx["outlet_events"][SERVING_ASSET].extra = {"path": path, "night": tasks.business_date(ctx["logical_date"])}
+        return path
 
     @task(trigger_rule="all_done", retries=1, retry_delay=timedelta(seconds=20))
     def audit_report() -> str:
@@ -122,7 +133,7 @@ def loyalty_nightly() -> None:
     gate_out = mart_gate()
     pub = publish()
     report = audit_report()
-    cfg >> landed >> gate_in >> dbt
+    cfg >> [*landed, retention()] >> gate_in >> dbt
     # the mart gate waits for the build, not for the model tasks: the build succeeds only when every
     # model built and every test passed; the model tasks report, beside the gate
     dbt_build >> gate_out >> pub >> report

@@ -109,3 +109,51 @@ def test_data_docs_and_report_render_in_chromium(settings, tmp_path):
     assert FAILING in page_dom and "teleported" in page_dom
     assert FAILING in report_dom and "teleported" in report_dom
     assert stores_summary["data_docs_page"] and "raw_stores" in stores_summary["data_docs_page"]
+
+
+def test_data_docs_work_offline_in_a_browser(settings, tmp_path):
+    """Data Docs from disk with the network off: the index lists the night's validations (drawn by
+    bootstrap-table in JavaScript), the failing validation shows its failed expectation, every
+    asset is the vendored copy, and no request leaves the machine."""
+    from playwright.sync_api import sync_playwright
+
+    exe = _chromium()
+    _failed_night(settings, tmp_path)
+    index = data_docs_index(settings)
+    site = index.parent
+    pages = list(site.rglob("*.html"))
+    text = "".join(p.read_text() for p in pages)
+    for remote in ("unpkg.com", "cdnjs.", "jsdelivr", "bootstrapcdn", "code.jquery.com", "amazonaws.com",
+                   "dataContextId"):
+        assert remote not in text, remote
+    failing = next(p for p in (site / "validations" / "raw_orders").rglob("*.html"))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--proxy-server=127.0.0.1:9"])
+        context = browser.new_context(offline=True)
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.goto(index.as_uri())
+        page.wait_for_selector("table tbody tr td a", timeout=15000)
+        rows = page.locator("table tbody tr").all_inner_texts()
+        assert any("raw_orders" in r for r in rows) and any("raw_stores" in r for r in rows)
+        # bootstrap's stylesheet applied (not an unstyled page)
+        assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"
+        page.goto(failing.as_uri())
+        page.wait_for_load_state("load")
+        body = page.inner_text("body")
+        assert "teleported" in body and "expect_column_values_to_be_in_set" in page.content()
+        browser.close()
+    assert requests and all(u.startswith("file://") for u in requests), [u for u in requests if not u.startswith("file:")]
+    assert any("static/vendor/bootstrap-table/bootstrap-table.min.js" in u for u in requests)
+
+
+def test_audit_report_shows_non_ascii_payloads_as_text_and_redacts_pii():
+    from loyalty.quality.report import display_payload
+
+    assert display_payload("survey_responses", '{"comment": "\\u5f88\\u597d"}') == '{"comment": "很好"}'
+    shown = display_payload("customers", '{"customer_id": 7, "name": "\\u738b\\u4f1f", "phone": "13800138000",'
+                                         ' "email": "w@x.cn", "city": "\\u4e0a\\u6d77"}')
+    assert shown == '{"customer_id": 7, "name": "<redacted>", "phone": "<redacted>", "email": "<redacted>", "city": "上海"}'

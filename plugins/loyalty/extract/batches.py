@@ -130,6 +130,25 @@ def read_record(directory: Path) -> BatchRecord | None:
     return BatchRecord(**json.loads(path.read_text()))
 
 
+def later_batches(settings: Settings, table: str, batch_id: str) -> list[str]:
+    """Batch ids of ``table`` landed for nights after ``batch_id``."""
+    root = settings.raw_dir / table
+    if not root.exists():
+        return []
+    return sorted(b for b in (d.name.split("=", 1)[1] for d in root.glob("batch_id=*")) if b > batch_id)
+
+
+def kept_older_batch(settings: Settings, table: str, batch_id: str) -> BatchRecord | None:
+    """The existing batch of an *older* night, kept as it is: when ``table`` already has
+    batches of later nights, its source no longer holds this night's versions of the rows
+    changed since, so extracting again would replace the batch with a poorer copy. None when
+    the night has no batch yet, or is the newest."""
+    rec = read_record(batch_dir(settings, table, batch_id))
+    if rec is None or not later_batches(settings, table, batch_id):
+        return None
+    return rec
+
+
 def prior_records(settings: Settings, table: str, batch_id: str) -> list[BatchRecord]:
     """Ledger records of the batches landed before ``batch_id`` (sorted by batch id)."""
     root = settings.raw_dir / table

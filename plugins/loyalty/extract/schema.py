@@ -68,8 +68,16 @@ def pg_family(data_type: str) -> str:
 
 
 def sqlite_family(declared: str) -> str:
-    """SQLite's type affinity of a declared type (https://sqlite.org/datatype3.html, 3.1)."""
+    """The family of a SQLite declared type: its date/time/boolean name when it has one (SQLite
+    stores those as text or numbers, the name says what the column holds), else SQLite's type
+    affinity (https://sqlite.org/datatype3.html, 3.1)."""
     t = (declared or "").upper()
+    if "TIMESTAMP" in t or "DATETIME" in t:
+        return "timestamp"
+    if "DATE" in t:
+        return "date"
+    if "BOOL" in t:
+        return "boolean"
     if "INT" in t:
         return "integer"
     if any(k in t for k in ("CHAR", "CLOB", "TEXT")):

@@ -84,12 +84,31 @@ def check_config(logical_date: datetime) -> dict[str, Any]:
 
 
 @measured
+def _kept(table: str, logical_date: datetime) -> dict[str, Any] | None:
+    """An older night's existing batch, kept (loyalty.extract.batches.kept_older_batch)."""
+    from dataclasses import asdict
+
+    from loyalty.extract import batches
+
+    night = night_of(logical_date)
+    rec = batches.kept_older_batch(Settings.from_env(), table, night.batch_id)
+    if rec is None:
+        return None
+    log.info("%s: night %s is older than the newest landed night (%s): keeping its batch as landed (read %d, "
+             "landed %d, quarantined %d); the source no longer holds that night's versions of rows changed since",
+             table, night.batch_id, batches.later_batches(Settings.from_env(), table, night.batch_id)[-1],
+             rec.rows_read, rec.rows_landed, rec.rows_quarantined)
+    return asdict(rec)
+
+
 def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from dataclasses import asdict
 
     from loyalty.extract.schema import SourceSchemaError
     from loyalty.extract.shop import extract_table, resolve_shop_db_url
 
+    if (kept := _kept(table, logical_date)) is not None:
+        return kept
     settings = Settings.from_env()
     try:
         record = extract_table(settings, table, night_of(logical_date), resolve_shop_db_url(settings=settings),
@@ -105,6 +124,8 @@ def land_surveys(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
 
     from loyalty.extract.surveys import SurveyFileError, land_surveys
 
+    if (kept := _kept("survey_responses", logical_date)) is not None:
+        return kept
     try:
         record = land_surveys(Settings.from_env(), night_of(logical_date), full_refresh=full_refresh)
     except SurveyFileError as exc:
@@ -119,6 +140,8 @@ def land_tickets(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
     from loyalty.extract.tickets import land_tickets
     from loyalty.extract.tickets_client import client_from_airflow_connection
 
+    if (kept := _kept("tickets", logical_date)) is not None:
+        return kept
     client = client_from_airflow_connection("loyalty_tickets_api")
     try:
         record = land_tickets(Settings.from_env(), night_of(logical_date), client, full_refresh=full_refresh)
@@ -170,6 +193,14 @@ def raw_gate(logical_date: datetime) -> dict[str, Any]:
 
 
 @measured
+def retention(logical_date: datetime) -> dict[str, Any]:
+    _release_dbt_duckdb()
+    from loyalty.quality.retention import apply_retention
+
+    return apply_retention(Settings.from_env(), night_of(logical_date).batch_id)
+
+
+@measured
 def mart_gate(logical_date: datetime) -> str:
     _release_dbt_duckdb()
     from loyalty.quality.gates import GateFailed, validate_marts
@@ -184,9 +215,14 @@ def mart_gate(logical_date: datetime) -> str:
 @measured
 def publish(logical_date: datetime) -> str:
     _release_dbt_duckdb()
-    from loyalty.warehouse.publish import publish
+    from airflow.sdk.exceptions import AirflowSkipException
 
-    return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
+    from loyalty.warehouse.publish import NewerNightPublished, publish
+
+    try:
+        return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
+    except NewerNightPublished as exc:  # never backwards: skipped, no Asset event
+        raise AirflowSkipException(str(exc)) from exc
 
 
 def night_failed(context: Any) -> None:

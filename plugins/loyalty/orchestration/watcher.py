@@ -166,6 +166,17 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         saved_env = {k: os.environ.get(k) for k in secret_env}
         os.environ.update(secret_env)
         release_duckdb()
+        from loyalty.orchestration.tasks import business_date
+        from loyalty.warehouse.raw import newest_built_night
+
+        night, newest = business_date(context["logical_date"]), newest_built_night(settings)
+        if newest is not None and night < newest:
+            # the incremental facts hold versions landed after this night: rebuild every model from
+            # the raw batches up to it (staging reads none later), which reproduces the night
+            log.info("night %s is older than the warehouse's newest built night %s: rebuilding every model from the "
+                     "raw batches up to %s (--full-refresh); the serving file keeps the newest night", night, newest,
+                     night)
+            self.full_refresh = True
         counts = register_raw(settings)
         log.info("raw zone registered in the warehouse: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         self._results = NodeResults(self.tests_per_model, push)

@@ -74,14 +74,43 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def register_audit_views(con: Any, settings: Settings) -> None:
-    """Create schema ``audit`` and the view ``audit.validation_results`` on a DuckDB connection."""
+ARCHIVE = "audit.validation_results_archive"
+
+
+def _ensure_archive(con: Any) -> None:
     con.execute("create schema if not exists audit")
+    con.execute(f"create table if not exists {ARCHIVE} ("
+                + ", ".join(f'"{c}" {t}' for c, t in RESULT_SQL_TYPES.items()) + ")")
+
+
+def archive_night(con: Any, settings: Settings, batch_id: str) -> int:
+    """Copy a night's result files into the warehouse table ``audit.validation_results_archive``
+    (replacing what it held for that night) before the retention removes the files."""
+    _ensure_archive(con)
+    folder = validations_dir(settings) / f"batch_id={batch_id}"
+    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not files:
+        return 0
+    cols = ", ".join(f'"{c}"::{t}' for c, t in RESULT_SQL_TYPES.items())
+    src = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
+    con.execute(f"delete from {ARCHIVE} where batch_id = ?", [batch_id])
+    con.execute(f"insert into {ARCHIVE} select {cols} from read_parquet({src}, union_by_name=true, "
+                "hive_partitioning=false)")
+    return int(con.execute(f"select count(*) from {ARCHIVE} where batch_id = ?", [batch_id]).fetchone()[0])
+
+
+def register_audit_views(con: Any, settings: Settings) -> None:
+    """Create schema ``audit`` and the view ``audit.validation_results`` on a DuckDB connection:
+    the result files on disk (the nights the retention keeps) and, for the nights it removed,
+    their rows archived in the warehouse: the full history."""
+    _ensure_archive(con)
     root = validations_dir(settings)
     cols = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items())
     if list(root.glob("batch_id=*/*.parquet")):
         glob = str(root / "batch_id=*" / "*.parquet")
-        body = f"select {cols} from read_parquet({_lit(glob)}, union_by_name=true, hive_partitioning=false)"
+        files = f"select {cols} from read_parquet({_lit(glob)}, union_by_name=true, hive_partitioning=false)"
+        body = (f"with on_disk as ({files}) select * from on_disk union all select * from {ARCHIVE} "
+                "where batch_id not in (select distinct batch_id from on_disk)")
     else:
-        body = "select " + ", ".join(f'null::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items()) + " where false"
+        body = f"select * from {ARCHIVE}"
     con.execute(f"create or replace view audit.validation_results as {body}")

@@ -293,15 +293,24 @@ def update_docs(settings: Settings, runs: list[SuiteRun]) -> Path:
     """Render the pages of these validations (and their suites) and the index, once."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
+    import time
+
+    from loyalty.quality.offline_docs import localize
+
     ctx = get_context(settings)
     ids: list[Any] = [i for run in runs for i in run.identifiers]
     ids += [ExpectationSuiteIdentifier(name=run.suite_name) for run in runs if run.identifiers]
     if ids:
+        started = time.time() - 1
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=ids)
+        localize(docs_index_path(settings).parent, since=started)  # offline: vendored assets, no CDN
     return docs_index_path(settings)
 
 
 def build_docs(settings: Settings) -> Path:
+    from loyalty.quality.offline_docs import localize
+
     ctx = get_context(settings)
     ctx.build_data_docs(site_names=[SITE])
+    localize(docs_index_path(settings).parent)
     return docs_index_path(settings)

@@ -29,7 +29,32 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+class NewerNightPublished(RuntimeError):
+    """The serving file already holds a newer night: BI keeps it (publishing never goes back)."""
+
+
+def published_night(settings: Settings) -> str | None:
+    """The night the serving file holds (``meta.publication``), or None."""
+    if not settings.serving_path.exists():
+        return None
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        row = con.execute("select batch_id from meta.publication").fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return str(row[0]) if row else None
+
+
 def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -> Path:
+    """Swap in the marts of night ``batch_id``; raises NewerNightPublished when the serving file
+    already holds a later night (a re-run or backfill of an older night)."""
+    current = published_night(settings)
+    if current is not None and current > batch_id:
+        raise NewerNightPublished(
+            f"the serving file holds night {current}, newer than {batch_id}: it is not replaced (BI keeps the newest "
+            f"validated night); night {batch_id}'s results are in its audit report")
     serving = settings.serving_path
     serving.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving.parent / f".{serving.stem}-{uuid.uuid4().hex[:8]}.duckdb"
