@@ -105,9 +105,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # up. So the native deployment and the three nights start at once on different workers, and
 # the short tests fill in around them.
 LONG_TESTS_FIRST = (
+    "tests/pipeline/test_older_nights.py::test_backfill_in_any_order_then_a_moved_serving_file",
     "tests/deploy/test_native_deployment.py::test_nightly_dag_runs_under_scheduler_via_rest_api",
-    "tests/dbt/test_dbt_engines.py::test_marts_equal_on_duckdb_and_postgres",
+    "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/dbt/test_dbt_engines.py::test_marts_equal_on_duckdb_and_postgres",
     "tests/dbt/test_dbt_incremental.py::test_two_incremental_nights_equal_full_refresh",
     "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
 )
