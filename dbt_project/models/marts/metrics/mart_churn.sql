@@ -62,40 +62,18 @@ member_measures as (
 
 customers_segmented as (
 
-    select
-        customer_periods.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then customer_periods.channel_key
-            when 'city' then customer_periods.city
-            when 'member_tier' then customer_periods.member_tier_at_start
-        end as segment_value
-    from customer_periods
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where (segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')
-        and {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('customer_periods',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
+                    where="(segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')") }}
 
 ),
 
 -- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
 active_segmented as (
 
-    select
-        active_counts.period_grain,
-        active_counts.period_start,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then active_counts.channel_key
-            when 'city' then active_counts.city
-            when 'member_tier' then active_counts.member_tier
-        end as segment_value,
-        active_counts.active_customers_at_start
-    from active_counts
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
-        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('active_counts',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
 
 ),
 
@@ -117,48 +95,17 @@ customer_measures as (
 
 customer_aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(active_customers_at_start) as active_customers_at_start,
-        sum(churned) as churned,
-        sum(reactivated) as reactivated
-    from customer_measures
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('customer_measures', ['active_customers_at_start', 'churned', 'reactivated']) }}
 
 ),
 
 members_segmented as (
 
-    select
-        member_measures.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then member_measures.city
-            when 'member_tier' then member_measures.member_tier
-        end as segment_value
-    from member_measures
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
-    where {{ computed_tonight('member_measures.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('member_measures', {'city': 'city', 'member_tier': 'member_tier'}) }}
 
 ),
 
-member_aggregated as (
-
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(members_at_start) as members_at_start,
-        sum(members_cancelled) as members_cancelled
-    from members_segmented
-    group by period_grain, period_start, segment_type, segment_value
-
-),
+member_aggregated as ({{ sum_by_segment('members_segmented', ['members_at_start', 'members_cancelled']) }}),
 
 segments_seen as (
 
@@ -177,22 +124,14 @@ filled as (
         grid.period_start,
         grid.segment_type,
         grid.segment_value,
-        coalesce(c.active_customers_at_start, 0) as active_customers_at_start,
-        coalesce(c.churned, 0) as churned,
-        coalesce(c.reactivated, 0) as reactivated,
+        {{- zero_filled('c', ['active_customers_at_start', 'churned', 'reactivated']) }},
         case when grid.segment_type = 'channel' then null else coalesce(m.members_at_start, 0) end as members_at_start,
         case when grid.segment_type = 'channel' then null else coalesce(m.members_cancelled, 0) end as members_cancelled
     from grid
     left join customer_aggregated as c
-        on grid.period_grain = c.period_grain
-        and grid.period_start = c.period_start
-        and grid.segment_type = c.segment_type
-        and grid.segment_value = c.segment_value
+        on {{ same_segment('grid', 'c') }}
     left join member_aggregated as m
-        on grid.period_grain = m.period_grain
-        and grid.period_start = m.period_start
-        and grid.segment_type = m.segment_type
-        and grid.segment_value = m.segment_value
+        on {{ same_segment('grid', 'm') }}
 
 ),
 

@@ -61,66 +61,36 @@ ticket_dates as (
 
 ),
 
--- equi-join on the period containing the date (one per grain), not a range join
-ticket_events as (
+ticket_events as ({{ events_in_periods('ticket_dates', 'event_date') }}),
 
-    select periods.is_dirty, keyed.*
-    from ({{ keyed_by_period('ticket_dates', 'event_date') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-
-),
-
+-- tickets without a customer count in 'all', 'channel' and 'category' only
 tickets_segmented as (
 
-    select
-        ticket_events.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then ticket_events.ticket_channel
-            when 'category' then ticket_events.ticket_category
-            when 'city' then ticket_events.city
-            when 'member_tier' then ticket_events.member_tier
-        end as segment_value
-    from ticket_events
-    cross join {{ segment_types(['all', 'channel', 'category', 'city', 'member_tier']) }}
-    where (segment_types.segment_type in ('all', 'channel', 'category') or ticket_events.customer_id is not null)
-        and {{ computed_tonight('ticket_events.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('ticket_events',
+                    {'channel': 'ticket_channel', 'category': 'ticket_category', 'city': 'city',
+                     'member_tier': 'member_tier'},
+                    where="segment_types.segment_type in ('all', 'channel', 'category') or ticket_events.customer_id is not null") }}
 
 ),
 
 ticket_aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(is_created) as complaints,
-        sum(is_resolved) as resolved,
-        {{ percentile(0.5, 'case when is_resolved = 1 then resolution_hours end') }} as median_resolution_hours,
-        {{ percentile(0.9, 'case when is_resolved = 1 then resolution_hours end') }} as p90_resolution_hours,
-        {{ percentile(0.5, 'case when is_created = 1 then first_response_hours end') }} as median_first_response_hours,
-        sum(case when is_resolved = 1 and reopen_count > 0 then 1 else 0 end) as reopened_resolved,
-        avg(case when is_resolved = 1 then cast(satisfaction_after as double precision) end) as post_resolution_satisfaction,
-        sum(case when is_resolved = 1 and satisfaction_after is not null then 1 else 0 end) as post_resolution_satisfaction_responses,
-        sum(case when is_created = 1 then compensation_amount else 0 end) as compensation_amount
-    from tickets_segmented
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('tickets_segmented', {
+        'complaints': 'sum(is_created)',
+        'resolved': 'sum(is_resolved)',
+        'median_resolution_hours': percentile(0.5, 'case when is_resolved = 1 then resolution_hours end'),
+        'p90_resolution_hours': percentile(0.9, 'case when is_resolved = 1 then resolution_hours end'),
+        'median_first_response_hours': percentile(0.5, 'case when is_created = 1 then first_response_hours end'),
+        'reopened_resolved': 'sum(case when is_resolved = 1 and reopen_count > 0 then 1 else 0 end)',
+        'post_resolution_satisfaction': 'avg(case when is_resolved = 1 then cast(satisfaction_after as double precision) end)',
+        'post_resolution_satisfaction_responses':
+            'sum(case when is_resolved = 1 and satisfaction_after is not null then 1 else 0 end)',
+        'compensation_amount': 'sum(case when is_created = 1 then compensation_amount else 0 end)',
+    }) }}
 
 ),
 
-orders_in_periods as (
-
-    select periods.is_dirty, keyed.*
-    from ({{ keyed_by_period('orders', 'ordered_date') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-
-),
+orders_in_periods as ({{ events_in_periods('orders', 'ordered_date') }}),
 
 -- the member tier as of each order: only for the periods recomputed tonight
 orders_tiered as (
@@ -184,15 +154,9 @@ filled as (
         coalesce(t.compensation_amount, 0) as compensation_amount
     from grid
     left join ticket_aggregated as t
-        on grid.period_grain = t.period_grain
-        and grid.period_start = t.period_start
-        and grid.segment_type = t.segment_type
-        and grid.segment_value = t.segment_value
+        on {{ same_segment('grid', 't') }}
     left join order_aggregated as o
-        on grid.period_grain = o.period_grain
-        and grid.period_start = o.period_start
-        and grid.segment_type = o.segment_type
-        and grid.segment_value = o.segment_value
+        on {{ same_segment('grid', 'o') }}
     left join order_aggregated as all_orders
         on grid.period_grain = all_orders.period_grain
         and grid.period_start = all_orders.period_start

@@ -56,32 +56,14 @@ measures as (
 
 counts_segmented as (
 
-    select
-        member_counts.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then member_counts.city
-            when 'member_tier' then member_counts.member_tier
-        end as segment_value
-    from member_counts
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
-    where {{ computed_tonight('member_counts.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('member_counts', {'city': 'city', 'member_tier': 'member_tier'}) }}
 
 ),
 
 measures_segmented as (
 
-    select
-        measures.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then measures.city
-            when 'member_tier' then measures.member_tier
-        end as segment_value
-    from measures
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
+    -- every period: points_outstanding is a running total over all of them
+    {{ segment_rows('measures', {'city': 'city', 'member_tier': 'member_tier'}, tonight_only=false) }}
 
 ),
 
@@ -130,25 +112,10 @@ member_contributions as (
 
 member_aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(members_at_start) as members_at_start,
-        sum(new_members) as new_members,
-        sum(members_cancelled) as members_cancelled,
-        sum(members_at_end) as members_at_end,
-        sum(bronze_members_at_end) as bronze_members_at_end,
-        sum(silver_members_at_end) as silver_members_at_end,
-        sum(gold_members_at_end) as gold_members_at_end,
-        sum(platinum_members_at_end) as platinum_members_at_end,
-        sum(tier_upgrades) as tier_upgrades,
-        sum(tier_downgrades) as tier_downgrades,
-        sum(points_earned) as points_earned,
-        sum(points_redeemed) as points_redeemed
-    from member_contributions
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('member_contributions', ['members_at_start', 'new_members', 'members_cancelled', 'members_at_end',
+                                               'bronze_members_at_end', 'silver_members_at_end', 'gold_members_at_end',
+                                               'platinum_members_at_end', 'tier_upgrades', 'tier_downgrades',
+                                               'points_earned', 'points_redeemed']) }}
 
 ),
 
@@ -164,38 +131,15 @@ points_net as (
 
 customers_segmented as (
 
-    select
-        customer_periods.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then customer_periods.city
-            when 'member_tier' then customer_periods.member_tier_at_start
-        end as segment_value
-    from customer_periods
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
-    where {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('customer_periods', {'city': 'city', 'member_tier': 'member_tier_at_start'}) }}
 
 ),
 
 -- customers active at s: from the counts (channel_key '*'); members = any tier
 active_segmented as (
 
-    select
-        active_counts.period_grain,
-        active_counts.period_start,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then active_counts.city
-            when 'member_tier' then active_counts.member_tier
-        end as segment_value,
-        active_counts.member_tier,
-        active_counts.active_customers_at_start
-    from active_counts
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
-    where active_counts.channel_key = '*'
-        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('active_counts', {'city': 'city', 'member_tier': 'member_tier'},
+                    where="active_counts.channel_key = '*'") }}
 
 ),
 
@@ -221,17 +165,8 @@ customer_measures as (
 
 customer_aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(active_members_at_start) as active_members_at_start,
-        sum(member_repurchasers) as member_repurchasers,
-        sum(active_non_members_at_start) as active_non_members_at_start,
-        sum(non_member_repurchasers) as non_member_repurchasers
-    from customer_measures
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('customer_measures', ['active_members_at_start', 'member_repurchasers',
+                                            'active_non_members_at_start', 'non_member_repurchasers']) }}
 
 ),
 
@@ -279,39 +214,20 @@ filled as (
         grid.period_start,
         grid.segment_type,
         grid.segment_value,
-        coalesce(m.members_at_start, 0) as members_at_start,
-        coalesce(m.new_members, 0) as new_members,
-        coalesce(m.members_cancelled, 0) as members_cancelled,
-        coalesce(m.members_at_end, 0) as members_at_end,
-        coalesce(m.bronze_members_at_end, 0) as bronze_members_at_end,
-        coalesce(m.silver_members_at_end, 0) as silver_members_at_end,
-        coalesce(m.gold_members_at_end, 0) as gold_members_at_end,
-        coalesce(m.platinum_members_at_end, 0) as platinum_members_at_end,
-        coalesce(m.tier_upgrades, 0) as tier_upgrades,
-        coalesce(m.tier_downgrades, 0) as tier_downgrades,
-        coalesce(m.points_earned, 0) as points_earned,
-        coalesce(m.points_redeemed, 0) as points_redeemed,
+        {{- zero_filled('m', ['members_at_start', 'new_members', 'members_cancelled', 'members_at_end',
+                             'bronze_members_at_end', 'silver_members_at_end', 'gold_members_at_end',
+                             'platinum_members_at_end', 'tier_upgrades', 'tier_downgrades', 'points_earned',
+                             'points_redeemed']) }},
         balances.points_outstanding,
-        coalesce(c.active_members_at_start, 0) as active_members_at_start,
-        coalesce(c.member_repurchasers, 0) as member_repurchasers,
-        coalesce(c.active_non_members_at_start, 0) as active_non_members_at_start,
-        coalesce(c.non_member_repurchasers, 0) as non_member_repurchasers
+        {{- zero_filled('c', ['active_members_at_start', 'member_repurchasers', 'active_non_members_at_start',
+                             'non_member_repurchasers']) }}
     from grid
     left join member_aggregated as m
-        on grid.period_grain = m.period_grain
-        and grid.period_start = m.period_start
-        and grid.segment_type = m.segment_type
-        and grid.segment_value = m.segment_value
+        on {{ same_segment('grid', 'm') }}
     left join customer_aggregated as c
-        on grid.period_grain = c.period_grain
-        and grid.period_start = c.period_start
-        and grid.segment_type = c.segment_type
-        and grid.segment_value = c.segment_value
+        on {{ same_segment('grid', 'c') }}
     inner join balances
-        on grid.period_grain = balances.period_grain
-        and grid.period_start = balances.period_start
-        and grid.segment_type = balances.segment_type
-        and grid.segment_value = balances.segment_value
+        on {{ same_segment('grid', 'balances') }}
 
 ),
 

@@ -40,80 +40,39 @@ responses_enriched as (
 
 ),
 
--- equi-join on the period containing the date (one per grain), not a range join
-responses_in_periods as (
+responses_in_periods as ({{ events_in_periods('responses_enriched', 'submitted_date') }}),
 
-    select periods.is_dirty, keyed.*
-    from ({{ keyed_by_period('responses_enriched', 'submitted_date') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-
-),
-
+-- anonymous responses count only in 'all'
 segmented as (
 
-    select
-        responses_in_periods.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then responses_in_periods.survey_channel
-            when 'city' then responses_in_periods.city
-            when 'member_tier' then responses_in_periods.member_tier
-        end as segment_value
-    from responses_in_periods
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where (segment_types.segment_type = 'all' or not responses_in_periods.is_anonymous)
-        and {{ computed_tonight('responses_in_periods.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('responses_in_periods',
+                    {'channel': 'survey_channel', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="segment_types.segment_type = 'all' or not responses_in_periods.is_anonymous") }}
 
 ),
 
 aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        count(*) as responses,
-        sum(case when nps_score between 0 and 10 then 1 else 0 end) as valid_nps_responses,
-        sum(case when nps_score between 9 and 10 then 1 else 0 end) as promoters,
-        sum(case when nps_score between 7 and 8 then 1 else 0 end) as passives,
-        sum(case when nps_score between 0 and 6 then 1 else 0 end) as detractors,
-        sum(case when satisfaction_score is not null then 1 else 0 end) as satisfaction_responses,
-        sum(case when satisfaction_score >= 3 then 1 else 0 end) as satisfied,
-        sum(case when repurchase_intent is not null then 1 else 0 end) as repurchase_intent_responses,
-        sum(case when repurchase_intent = 'high' then 1 else 0 end) as repurchase_intent_high
-    from segmented
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('segmented', {
+        'responses': 'count(*)',
+        'valid_nps_responses': 'sum(case when nps_score between 0 and 10 then 1 else 0 end)',
+        'promoters': 'sum(case when nps_score between 9 and 10 then 1 else 0 end)',
+        'passives': 'sum(case when nps_score between 7 and 8 then 1 else 0 end)',
+        'detractors': 'sum(case when nps_score between 0 and 6 then 1 else 0 end)',
+        'satisfaction_responses': 'sum(case when satisfaction_score is not null then 1 else 0 end)',
+        'satisfied': 'sum(case when satisfaction_score >= 3 then 1 else 0 end)',
+        'repurchase_intent_responses': 'sum(case when repurchase_intent is not null then 1 else 0 end)',
+        'repurchase_intent_high': "sum(case when repurchase_intent = 'high' then 1 else 0 end)",
+    }) }}
 
 ),
 
-grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'survey_channel', 'member_tier': 'member_tier'}) }}),
-
 filled as (
 
-    select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
-        coalesce(a.responses, 0) as responses,
-        coalesce(a.valid_nps_responses, 0) as valid_nps_responses,
-        coalesce(a.promoters, 0) as promoters,
-        coalesce(a.passives, 0) as passives,
-        coalesce(a.detractors, 0) as detractors,
-        coalesce(a.satisfaction_responses, 0) as satisfaction_responses,
-        coalesce(a.satisfied, 0) as satisfied,
-        coalesce(a.repurchase_intent_responses, 0) as repurchase_intent_responses,
-        coalesce(a.repurchase_intent_high, 0) as repurchase_intent_high
-    from grid
-    left join aggregated as a
-        on grid.period_grain = a.period_grain
-        and grid.period_start = a.period_start
-        and grid.segment_type = a.segment_type
-        and grid.segment_value = a.segment_value
+    {{ filled_grid('aggregated', 'aggregated', {'channel': 'survey_channel', 'member_tier': 'member_tier'},
+                   counts=['responses', 'valid_nps_responses', 'promoters', 'passives', 'detractors',
+                           'satisfaction_responses', 'satisfied', 'repurchase_intent_responses',
+                           'repurchase_intent_high']) }}
 
 ),
 

@@ -113,75 +113,40 @@ events_enriched as (
 
 ),
 
--- equi-join on the period containing the date (one per grain), not a range join
-events_in_periods as (
-
-    select periods.is_dirty, keyed.*
-    from ({{ keyed_by_period('events_enriched', 'event_date') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-
-),
+events_in_periods as ({{ events_in_periods('events_enriched', 'event_date') }}),
 
 segmented as (
 
-    select
-        events_in_periods.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then events_in_periods.referral_channel
-            when 'city' then events_in_periods.city
-            when 'member_tier' then events_in_periods.member_tier
-        end as segment_value
-    from events_in_periods
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where {{ computed_tonight('events_in_periods.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('events_in_periods',
+                    {'channel': 'referral_channel', 'city': 'city', 'member_tier': 'member_tier'}) }}
 
 ),
 
 aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(invites) as invites,
-        sum(registered) as registered,
-        sum(converted) as converted,
-        sum(suspicious_referrals) as suspicious_referrals,
-        sum(verified_converted) as verified_converted,
-        sum(rewards_cost) as rewards_cost,
-        sum(referred_revenue) as referred_revenue,
-        count(distinct case when invites = 1 then referrer_customer_id end) as active_referrers,
-        count(distinct case when converted = 1 then referrer_customer_id end) as converting_referrers
-    from segmented
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('segmented', {
+        'invites': 'sum(invites)',
+        'registered': 'sum(registered)',
+        'converted': 'sum(converted)',
+        'suspicious_referrals': 'sum(suspicious_referrals)',
+        'verified_converted': 'sum(verified_converted)',
+        'rewards_cost': 'sum(rewards_cost)',
+        'referred_revenue': 'sum(referred_revenue)',
+        'active_referrers': 'count(distinct case when invites = 1 then referrer_customer_id end)',
+        'converting_referrers': 'count(distinct case when converted = 1 then referrer_customer_id end)',
+    }) }}
 
 ),
 
 -- referral_rate denominators: customers active at s (channel_key '*')
-active_customers as (
+active_segmented as (
 
-    select
-        active_counts.period_grain,
-        active_counts.period_start,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'city' then active_counts.city
-            when 'member_tier' then active_counts.member_tier
-        end as segment_value,
-        sum(active_counts.active_customers_at_start) as active_customers_at_start
-    from active_counts
-    cross join {{ segment_types(['all', 'city', 'member_tier']) }}
-    where active_counts.channel_key = '*'
-        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
-    group by 1, 2, 3, 4
+    {{ segment_rows('active_counts', {'city': 'city', 'member_tier': 'member_tier'},
+                    where="active_counts.channel_key = '*'") }}
 
 ),
+
+active_customers as ({{ sum_by_segment('active_segmented', ['active_customers_at_start']) }}),
 
 grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'referral_channel', 'member_tier': 'member_tier'}) }}),
 
@@ -192,15 +157,8 @@ filled as (
         grid.period_start,
         grid.segment_type,
         grid.segment_value,
-        coalesce(a.invites, 0) as invites,
-        coalesce(a.registered, 0) as registered,
-        coalesce(a.converted, 0) as converted,
-        coalesce(a.suspicious_referrals, 0) as suspicious_referrals,
-        coalesce(a.verified_converted, 0) as verified_converted,
-        coalesce(a.rewards_cost, 0) as rewards_cost,
-        coalesce(a.referred_revenue, 0) as referred_revenue,
-        coalesce(a.active_referrers, 0) as active_referrers,
-        coalesce(a.converting_referrers, 0) as converting_referrers,
+        {{- zero_filled('a', ['invites', 'registered', 'converted', 'suspicious_referrals', 'verified_converted',
+                             'rewards_cost', 'referred_revenue', 'active_referrers', 'converting_referrers']) }},
         coalesce(
             case when grid.segment_type in ('city', 'member_tier') then ac.active_customers_at_start
                  else ac_all.active_customers_at_start end,
@@ -208,15 +166,9 @@ filled as (
         ) as active_customers_at_start
     from grid
     left join aggregated as a
-        on grid.period_grain = a.period_grain
-        and grid.period_start = a.period_start
-        and grid.segment_type = a.segment_type
-        and grid.segment_value = a.segment_value
+        on {{ same_segment('grid', 'a') }}
     left join active_customers as ac
-        on grid.period_grain = ac.period_grain
-        and grid.period_start = ac.period_start
-        and grid.segment_type = ac.segment_type
-        and grid.segment_value = ac.segment_value
+        on {{ same_segment('grid', 'ac') }}
     left join active_customers as ac_all
         on grid.period_grain = ac_all.period_grain
         and grid.period_start = ac_all.period_start

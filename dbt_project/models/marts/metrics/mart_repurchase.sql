@@ -22,40 +22,18 @@ active_counts as ({{ active_counts_flagged('periods') }}),
 
 segmented as (
 
-    select
-        customer_periods.*,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then customer_periods.channel_key
-            when 'city' then customer_periods.city
-            when 'member_tier' then customer_periods.member_tier_at_start
-        end as segment_value
-    from customer_periods
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where (segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')
-        and {{ computed_tonight('customer_periods.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('customer_periods',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
+                    where="(segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')") }}
 
 ),
 
 -- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
 active_segmented as (
 
-    select
-        active_counts.period_grain,
-        active_counts.period_start,
-        segment_types.segment_type,
-        case segment_types.segment_type
-            when 'all' then 'all'
-            when 'channel' then active_counts.channel_key
-            when 'city' then active_counts.city
-            when 'member_tier' then active_counts.member_tier
-        end as segment_value,
-        active_counts.active_customers_at_start
-    from active_counts
-    cross join {{ segment_types(['all', 'channel', 'city', 'member_tier']) }}
-    where (segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')
-        and {{ computed_tonight('active_counts.is_dirty', 'segment_types.segment_type') }}
+    {{ segment_rows('active_counts',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
 
 ),
 
@@ -93,43 +71,15 @@ measures as (
 
 aggregated as (
 
-    select
-        period_grain,
-        period_start,
-        segment_type,
-        segment_value,
-        sum(active_customers_at_start) as active_customers_at_start,
-        sum(repurchasers) as repurchasers,
-        sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(buyers) as buyers,
-        sum(new_buyers) as new_buyers
-    from measures
-    group by period_grain, period_start, segment_type, segment_value
+    {{ sum_by_segment('measures', ['active_customers_at_start', 'repurchasers', 'orders', 'revenue', 'buyers',
+                                   'new_buyers']) }}
 
 ),
 
-grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'order_channel', 'member_tier': 'member_tier'}) }}),
-
 filled as (
 
-    select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
-        coalesce(aggregated.active_customers_at_start, 0) as active_customers_at_start,
-        coalesce(aggregated.repurchasers, 0) as repurchasers,
-        coalesce(aggregated.orders, 0) as orders,
-        coalesce(aggregated.revenue, 0) as revenue,
-        coalesce(aggregated.buyers, 0) as buyers,
-        coalesce(aggregated.new_buyers, 0) as new_buyers
-    from grid
-    left join aggregated
-        on grid.period_grain = aggregated.period_grain
-        and grid.period_start = aggregated.period_start
-        and grid.segment_type = aggregated.segment_type
-        and grid.segment_value = aggregated.segment_value
+    {{ filled_grid('aggregated', 'aggregated', {'channel': 'order_channel', 'member_tier': 'member_tier'},
+                   counts=['active_customers_at_start', 'repurchasers', 'orders', 'revenue', 'buyers', 'new_buyers']) }}
 
 ),
 
