@@ -35,6 +35,8 @@
     their city rows are recomputed for every period every night (the city is the customer's
     current one, so a customer who moves changes the city rows of their whole history). -#}
 {% macro periods_flagged() -%}
+    {#- the dependency, recorded at parse time (the join below is only rendered on an incremental night) -#}
+    {%- set _dirty = ref('int_dirty_periods') -%}
     select
         periods.*,
         {% if incremental_night() -%} dirty.period_start is not null {%- else -%} true {%- endif %} as is_dirty
@@ -125,4 +127,50 @@
         cast(null as date) as business_date,
         cast(null as date) as calendar_start
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The build watermark, intermediate.int_build_watermark (batch_id, business_date,
+    calendar_start, built_at): one row per completed build, written at the end of a `dbt
+    build`/`run` (on-run-end) in which every period-incremental model (strategy
+    replace_changed) was built and nothing failed. A night that failed anywhere, or a partial
+    build (--select), leaves it where it was, so the next night recomputes everything changed
+    since the last completed one (int_changed_dates). A new period model needs nothing here. -#}
+{% macro record_build_watermark(results) -%}
+    {%- set periods = ref('int_periods') -%}
+    {%- if not execute or flags.WHICH not in ('build', 'run') -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set required = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.config.get('incremental_strategy') == 'replace_changed' -%}
+            {%- do required.append(node.unique_id) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set built = [] -%}
+    {%- set failed = [] -%}
+    {%- for result in results -%}
+        {%- if result.status in ('error', 'fail', 'skipped', 'runtime error') -%}
+            {%- do failed.append(result.node.unique_id) -%}
+        {%- elif result.node.resource_type == 'model' -%}
+            {%- do built.append(result.node.unique_id) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set missing = required | reject('in', built) | list -%}
+    {%- if failed or missing -%}
+        {{- log("build watermark not advanced: " ~ ((failed | length) ~ " node(s) failed or skipped" if failed
+                else "not built: " ~ (missing | join(', '))), info=true) -}}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set watermark = periods.schema ~ '.int_build_watermark' -%}
+    create table if not exists {{ watermark }} (
+        batch_id {{ dbt.type_string() }}, business_date date, calendar_start date, built_at {{ dbt.type_timestamp() }}
+    );
+    delete from {{ watermark }} where {{ 'true' if flags.FULL_REFRESH else 'batch_id = ' ~ batch_id() }};
+    insert into {{ watermark }} (batch_id, business_date, calendar_start, built_at)
+    select
+        {{ batch_id() }},
+        {{ business_date() }},
+        (select min(period_start) from {{ periods }} where period_grain = 'day'),
+        {{ loaded_at() }}
 {%- endmacro %}

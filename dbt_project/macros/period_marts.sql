@@ -92,3 +92,11 @@
     left join {{ aggregated }} as a
         on {{ same_segment('grid', 'a') }}
 {%- endmacro %}
+
+{#- The first columns of every period mart: its grain. -#}
+{% macro period_keys() -%}
+    cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment_value as varchar) as segment_value
+{%- endmacro %}

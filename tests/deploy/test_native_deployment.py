@@ -27,7 +27,7 @@ from loyalty.config import DBT_PROJECT_DIR, Settings
 
 D1 = date(2026, 11, 21)
 D2 = date(2026, 11, 22)
-BROKEN_MODEL = "mart_churn"
+BROKEN_MODEL = "int_member_period_measures"
 
 
 def _logical(day: date) -> str:
@@ -132,7 +132,7 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     assert states[f"dbt.{BROKEN_MODEL}"] == "failed"
     assert states["mart_gate"] == "upstream_failed" and states["publish"] == "upstream_failed"
     assert states["audit_report"] == "success" and states["night_failed"] == "failed"
-    assert states["dbt.int_build_watermark"] == "skipped"  # downstream of the broken mart: not built
+    assert states["dbt.mart_membership"] == states["dbt.mart_churn"] == "skipped"  # downstream of it: not built
     assert _serving_batch(settings) == D1.isoformat()  # BI keeps night 1
     alerts = {a["task_id"]: a for a in _Hook.received if a.get("night") == D2.isoformat()}
     assert BROKEN_MODEL in alerts[f"dbt.{BROKEN_MODEL}"]["reason"]

@@ -1,17 +1,6 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['orders', 'memberships'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['orders', 'memberships']) }}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Segments: channel of the order, city of the customer, member tier as of the period start.
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -96,10 +85,7 @@ metrics as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(active_customers_at_start as bigint) as active_customers_at_start,
         cast(repurchasers as bigint) as repurchasers,
         cast(repurchase_rate as numeric(18, 6)) as repurchase_rate,

@@ -1,21 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['tickets', 'orders', 'memberships'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['tickets', 'orders', 'memberships']) }}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Segments: ticket channel, ticket category, city and member tier (as of created_at) of the
 -- complaining customer. orders (the complaint_rate denominator) are all valid orders in P
 -- for 'all', 'channel' and 'category' rows (a contact channel or a category is not an
 -- order attribute), and the orders of the city's customers / of the tier (as of the order)
 -- for 'city' and 'member_tier' rows.
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -167,10 +156,7 @@ filled as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(complaints as bigint) as complaints,
         cast(orders as bigint) as orders,
         cast({{ safe_divide('complaints', 'orders') }} as numeric(18, 6)) as complaint_rate,

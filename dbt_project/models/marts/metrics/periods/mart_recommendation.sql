@@ -1,19 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['survey_responses', 'memberships'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['survey_responses', 'memberships']) }}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Survey responses submitted in the period (newest delivery of each response_id).
 -- Segments: survey channel; city and member tier (as of submitted_at) of the responding
 -- customer. Anonymous responses count only in 'all'.
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -106,10 +95,7 @@ nps as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(responses as bigint) as responses,
         cast(valid_nps_responses as bigint) as valid_nps_responses,
         cast(promoters as bigint) as promoters,

@@ -1,19 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['orders', 'memberships'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['orders', 'memberships']) }}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Customer churn by order channel, customer city and member tier as of s; member churn
 -- (members_*) by city and tier as of s, NULL in channel rows (orders have channels,
 -- memberships do not).
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -138,10 +127,7 @@ filled as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(active_customers_at_start as bigint) as active_customers_at_start,
         cast(churned as bigint) as churned,
         cast({{ safe_divide('churned', 'active_customers_at_start') }} as numeric(18, 6)) as churn_rate,

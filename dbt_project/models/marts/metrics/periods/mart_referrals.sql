@@ -1,20 +1,9 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['referrals', 'customers', 'orders', 'memberships'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['referrals', 'customers', 'orders', 'memberships']) }}
 -- One row per period_grain, period_start, segment_type and segment_value.
 -- Invite metrics by invited period (cohort, status as of the load); money by event time.
 -- Segments: referral channel; city and member tier (as of the event) of the referrer.
 -- referral_rate's denominator (active customers at s) is the referrer-side population:
 -- all active customers for 'all' and 'channel' rows, the city's / tier's for the others.
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -179,10 +168,7 @@ filled as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(invites as bigint) as invites,
         cast(registered as bigint) as registered,
         cast(converted as bigint) as converted,

@@ -1,19 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_changed',
-        dirty_sources=['orders', 'memberships', 'points_ledger'],
-        replace_city_rows=true,
-        on_schema_change='fail'
-    )
-}}
+{{ config(dirty_sources=['orders', 'memberships', 'points_ledger']) }}
 -- One row per period_grain, period_start, segment_type ('all','city','member_tier') and
 -- segment_value. member_tier = the tier in force at the moment each measure looks at
 -- (s for members_at_start, e for the tier mix, the event for joins/cancellations/changes/
 -- points); for the repurchase split it is the tier as of s ('non_member' otherwise).
--- Period-incremental: an incremental night recomputes the dirty periods, and the city rows
--- of every period (the customer's current city).
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
 periods as ({{ periods_flagged() }}),
@@ -245,10 +234,7 @@ metrics as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
-        cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        {{ period_keys() }},
         cast(members_at_start as bigint) as members_at_start,
         cast(new_members as bigint) as new_members,
         cast(members_cancelled as bigint) as members_cancelled,
