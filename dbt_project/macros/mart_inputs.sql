@@ -31,3 +31,18 @@
     where {{ periods }}.is_dirty or active_counts.channel_key = '*'
     {%- endif %}
 {%- endmacro %}
+
+{#- The segment rows of the customer-activity marts (repurchase, churn): customer periods and
+    active-at-s counts by order channel, city and member tier as of s (channel rows from the
+    per-channel rows, the others from the any-channel rows '*'). -#}
+{% macro customer_period_segments(customer_periods='customer_periods') -%}
+    {{ segment_rows(customer_periods,
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
+                    where="(segment_types.segment_type = 'channel') = (" ~ customer_periods ~ ".channel_key <> '*')") }}
+{%- endmacro %}
+
+{% macro active_count_segments(active_counts='active_counts') -%}
+    {{ segment_rows(active_counts,
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="(segment_types.segment_type = 'channel') = (" ~ active_counts ~ ".channel_key <> '*')") }}
+{%- endmacro %}

@@ -100,3 +100,32 @@
         cast(segment_type as varchar) as segment_type,
         cast(segment_value as varchar) as segment_value
 {%- endmacro %}
+
+{#- `relation` with the customer's current city ('unknown' when not known yet) and their member
+    tier as of `at_column` ('non_member' when none): the city and tier segments of a mart whose
+    facts are events of a customer. -#}
+{% macro located_and_tiered(relation, customer_column, at_column) -%}
+    select
+        {{ relation }}.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from {{ relation }}
+    left join {{ ref('dim_customers') }} as customers
+        on {{ relation }}.{{ customer_column }} = customers.customer_id
+    {{ join_member_tier_at('tier_at', relation ~ '.' ~ customer_column, relation ~ '.' ~ at_column) }}
+{%- endmacro %}
+
+{#- A grid's keys (the first columns of a filled grid). -#}
+{% macro grid_keys(grid='grid') -%}
+    {{ grid }}.period_grain,
+        {{ grid }}.period_start,
+        {{ grid }}.segment_type,
+        {{ grid }}.segment_value
+{%- endmacro %}
+
+{#- Counts as the mart's bigint columns, in this order. -#}
+{% macro bigints(columns) -%}
+    {%- for column in columns %}
+        cast({{ column }} as bigint) as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

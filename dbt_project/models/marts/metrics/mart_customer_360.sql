@@ -217,11 +217,7 @@ final as (
         end as varchar) as rfm_segment,
         cast(latest_nps_score as integer) as latest_nps_score,
         cast(latest_satisfaction_score as integer) as latest_satisfaction_score,
-        cast(complaints as bigint) as complaints,
-        cast(open_complaints as bigint) as open_complaints,
-        cast(referrals_made as bigint) as referrals_made,
-        cast(referrals_converted as bigint) as referrals_converted,
-        cast(care_touches_received as bigint) as care_touches_received,
+        {{ bigints(['complaints', 'open_complaints', 'referrals_made', 'referrals_converted', 'care_touches_received']) }},
         {{ mart_metadata() }}
     from scored
 

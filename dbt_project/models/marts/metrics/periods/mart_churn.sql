@@ -51,18 +51,14 @@ member_measures as (
 
 customers_segmented as (
 
-    {{ segment_rows('customer_periods',
-                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
-                    where="(segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')") }}
+    {{ customer_period_segments() }}
 
 ),
 
 -- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
 active_segmented as (
 
-    {{ segment_rows('active_counts',
-                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
-                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
+    {{ active_count_segments() }}
 
 ),
 
@@ -109,10 +105,7 @@ grid as ({{ segment_grid('periods', 'segments_seen', {'channel': 'order_channel'
 filled as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
+        {{ grid_keys() }},
         {{- zero_filled('c', ['active_customers_at_start', 'churned', 'reactivated']) }},
         case when grid.segment_type = 'channel' then null else coalesce(m.members_at_start, 0) end as members_at_start,
         case when grid.segment_type = 'channel' then null else coalesce(m.members_cancelled, 0) end as members_cancelled
@@ -128,12 +121,9 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(active_customers_at_start as bigint) as active_customers_at_start,
-        cast(churned as bigint) as churned,
+        {{ bigints(['active_customers_at_start', 'churned']) }},
         cast({{ safe_divide('churned', 'active_customers_at_start') }} as numeric(18, 6)) as churn_rate,
-        cast(reactivated as bigint) as reactivated,
-        cast(members_at_start as bigint) as members_at_start,
-        cast(members_cancelled as bigint) as members_cancelled,
+        {{ bigints(['reactivated', 'members_at_start', 'members_cancelled']) }},
         cast({{ safe_divide('members_cancelled', 'members_at_start') }} as numeric(18, 6)) as member_churn_rate,
         {{ mart_metadata() }}
     from filled

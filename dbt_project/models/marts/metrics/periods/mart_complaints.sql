@@ -21,18 +21,7 @@ orders as (
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-tickets_enriched as (
-
-    select
-        tickets.*,
-        coalesce(customers.city, 'unknown') as city,
-        coalesce(tier_at.member_tier, 'non_member') as member_tier
-    from tickets
-    left join customers
-        on tickets.customer_id = customers.customer_id
-    {{ join_member_tier_at('tier_at', 'tickets.customer_id', 'tickets.created_at') }}
-
-),
+tickets_enriched as ({{ located_and_tiered('tickets', 'customer_id', 'created_at') }}),
 
 ticket_dates as (
 
@@ -124,10 +113,7 @@ grid as ({{ segment_grid('periods', 'segments_seen', {'channel': 'ticket_channel
 filled as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
+        {{ grid_keys() }},
         coalesce(t.complaints, 0) as complaints,
         coalesce(
             case when grid.segment_type in ('city', 'member_tier') then o.orders else all_orders.orders end,
@@ -157,8 +143,7 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(complaints as bigint) as complaints,
-        cast(orders as bigint) as orders,
+        {{ bigints(['complaints', 'orders']) }},
         cast({{ safe_divide('complaints', 'orders') }} as numeric(18, 6)) as complaint_rate,
         cast(resolved as bigint) as resolved,
         cast(median_resolution_hours as numeric(18, 6)) as median_resolution_hours,

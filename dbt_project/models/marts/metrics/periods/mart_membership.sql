@@ -199,10 +199,7 @@ balances as (
 filled as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
+        {{ grid_keys() }},
         {{- zero_filled('m', ['members_at_start', 'new_members', 'members_cancelled', 'members_at_end',
                              'bronze_members_at_end', 'silver_members_at_end', 'gold_members_at_end',
                              'platinum_members_at_end', 'tier_upgrades', 'tier_downgrades', 'points_earned',
@@ -235,25 +232,11 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(members_at_start as bigint) as members_at_start,
-        cast(new_members as bigint) as new_members,
-        cast(members_cancelled as bigint) as members_cancelled,
-        cast(members_at_end as bigint) as members_at_end,
-        cast(bronze_members_at_end as bigint) as bronze_members_at_end,
-        cast(silver_members_at_end as bigint) as silver_members_at_end,
-        cast(gold_members_at_end as bigint) as gold_members_at_end,
-        cast(platinum_members_at_end as bigint) as platinum_members_at_end,
-        cast(tier_upgrades as bigint) as tier_upgrades,
-        cast(tier_downgrades as bigint) as tier_downgrades,
-        cast(points_earned as bigint) as points_earned,
-        cast(points_redeemed as bigint) as points_redeemed,
+        {{ bigints(['members_at_start', 'new_members', 'members_cancelled', 'members_at_end', 'bronze_members_at_end', 'silver_members_at_end', 'gold_members_at_end', 'platinum_members_at_end', 'tier_upgrades', 'tier_downgrades', 'points_earned', 'points_redeemed']) }},
         cast(redemption_rate as numeric(18, 6)) as redemption_rate,
-        cast(points_outstanding as bigint) as points_outstanding,
-        cast(active_members_at_start as bigint) as active_members_at_start,
-        cast(member_repurchasers as bigint) as member_repurchasers,
+        {{ bigints(['points_outstanding', 'active_members_at_start', 'member_repurchasers']) }},
         cast(member_repurchase_rate as numeric(18, 6)) as member_repurchase_rate,
-        cast(active_non_members_at_start as bigint) as active_non_members_at_start,
-        cast(non_member_repurchasers as bigint) as non_member_repurchasers,
+        {{ bigints(['active_non_members_at_start', 'non_member_repurchasers']) }},
         cast(non_member_repurchase_rate as numeric(18, 6)) as non_member_repurchase_rate,
         {{ mart_metadata() }}
     from metrics

@@ -14,20 +14,7 @@ responses as (
 
 ),
 
-customers as (select * from {{ ref('dim_customers') }}),
-
-responses_enriched as (
-
-    select
-        responses.*,
-        coalesce(customers.city, 'unknown') as city,
-        coalesce(tier_at.member_tier, 'non_member') as member_tier
-    from responses
-    left join customers
-        on responses.customer_id = customers.customer_id
-    {{ join_member_tier_at('tier_at', 'responses.customer_id', 'responses.submitted_at') }}
-
-),
+responses_enriched as ({{ located_and_tiered('responses', 'customer_id', 'submitted_at') }}),
 
 responses_in_periods as ({{ events_in_periods('responses_enriched', 'submitted_date') }}),
 
@@ -96,21 +83,15 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(responses as bigint) as responses,
-        cast(valid_nps_responses as bigint) as valid_nps_responses,
-        cast(promoters as bigint) as promoters,
-        cast(passives as bigint) as passives,
-        cast(detractors as bigint) as detractors,
+        {{ bigints(['responses', 'valid_nps_responses', 'promoters', 'passives', 'detractors']) }},
         cast(100 * nps_fraction as numeric(18, 6)) as nps,
         cast(100 * (nps_fraction - nps_margin) as numeric(18, 6)) as nps_ci_low,
         cast(100 * (nps_fraction + nps_margin) as numeric(18, 6)) as nps_ci_high,
         cast(promoter_share as numeric(18, 6)) as recommend_rate,
         cast(valid_nps_responses < {{ var('min_sample_size') }} as boolean) as is_small_sample,
-        cast(satisfaction_responses as bigint) as satisfaction_responses,
-        cast(satisfied as bigint) as satisfied,
+        {{ bigints(['satisfaction_responses', 'satisfied']) }},
         cast({{ safe_divide('satisfied', 'satisfaction_responses') }} as numeric(18, 6)) as satisfaction_rate,
-        cast(repurchase_intent_responses as bigint) as repurchase_intent_responses,
-        cast(repurchase_intent_high as bigint) as repurchase_intent_high,
+        {{ bigints(['repurchase_intent_responses', 'repurchase_intent_high']) }},
         cast({{ safe_divide('repurchase_intent_high', 'repurchase_intent_responses') }} as numeric(18, 6)) as repurchase_intent_high_rate,
         cast(satisfied * {{ var('wom_positive_per_customer') }} as bigint) as est_positive_mentions,
         cast((satisfaction_responses - satisfied) * {{ var('wom_negative_per_customer') }} as bigint) as est_negative_mentions,

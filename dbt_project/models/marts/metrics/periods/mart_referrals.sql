@@ -15,8 +15,6 @@ referrals as (
 
 ),
 
-customers as (select * from {{ ref('dim_customers') }}),
-
 orders as (
 
     select * from {{ ref('fct_orders') }}
@@ -89,18 +87,7 @@ invite_events as (
 
 ),
 
-events_enriched as (
-
-    select
-        invite_events.*,
-        coalesce(customers.city, 'unknown') as city,
-        coalesce(tier_at.member_tier, 'non_member') as member_tier
-    from invite_events
-    left join customers
-        on invite_events.referrer_customer_id = customers.customer_id
-    {{ join_member_tier_at('tier_at', 'invite_events.referrer_customer_id', 'invite_events.event_at') }}
-
-),
+events_enriched as ({{ located_and_tiered('invite_events', 'referrer_customer_id', 'event_at') }}),
 
 events_in_periods as ({{ events_in_periods('events_enriched', 'event_date') }}),
 
@@ -142,10 +129,7 @@ grid as ({{ segment_grid('periods', 'aggregated', {'channel': 'referral_channel'
 filled as (
 
     select
-        grid.period_grain,
-        grid.period_start,
-        grid.segment_type,
-        grid.segment_value,
+        {{ grid_keys() }},
         {{- zero_filled('a', ['invites', 'registered', 'converted', 'suspicious_referrals', 'verified_converted',
                              'rewards_cost', 'referred_revenue', 'active_referrers', 'converting_referrers']) }},
         coalesce(
@@ -169,17 +153,12 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(invites as bigint) as invites,
-        cast(registered as bigint) as registered,
-        cast(converted as bigint) as converted,
+        {{ bigints(['invites', 'registered', 'converted']) }},
         cast({{ safe_divide('converted', 'invites') }} as numeric(18, 6)) as conversion_rate,
-        cast(suspicious_referrals as bigint) as suspicious_referrals,
-        cast(verified_converted as bigint) as verified_converted,
+        {{ bigints(['suspicious_referrals', 'verified_converted']) }},
         cast(rewards_cost as numeric(18, 2)) as rewards_cost,
         cast(referred_revenue as numeric(18, 2)) as referred_revenue,
-        cast(active_referrers as bigint) as active_referrers,
-        cast(converting_referrers as bigint) as converting_referrers,
-        cast(active_customers_at_start as bigint) as active_customers_at_start,
+        {{ bigints(['active_referrers', 'converting_referrers', 'active_customers_at_start']) }},
         cast({{ safe_divide('converting_referrers', 'active_customers_at_start') }} as numeric(18, 6)) as referral_rate,
         {{ mart_metadata() }}
     from filled

@@ -11,18 +11,14 @@ active_counts as ({{ active_counts_flagged('periods') }}),
 
 segmented as (
 
-    {{ segment_rows('customer_periods',
-                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
-                    where="(segment_types.segment_type = 'channel') = (customer_periods.channel_key <> '*')") }}
+    {{ customer_period_segments() }}
 
 ),
 
 -- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
 active_segmented as (
 
-    {{ segment_rows('active_counts',
-                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
-                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
+    {{ active_count_segments() }}
 
 ),
 
@@ -86,8 +82,7 @@ final as (
 
     select
         {{ period_keys() }},
-        cast(active_customers_at_start as bigint) as active_customers_at_start,
-        cast(repurchasers as bigint) as repurchasers,
+        {{ bigints(['active_customers_at_start', 'repurchasers']) }},
         cast(repurchase_rate as numeric(18, 6)) as repurchase_rate,
         cast(case
             when repurchase_rate is null then null
