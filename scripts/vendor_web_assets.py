@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Refresh the vendored front-end assets from the npm registry (exact versions: web/package.json
 and web/package-lock.json): `npm ci` in web/, then copy the files the Data Docs and reports load
-into plugins/loyalty/quality/web_assets/, with MANIFEST.json (package, version, licence, sha256)
-and each package's licence text. The pages then load nothing from the network.
+into plugins/loyalty/quality/web_assets.zip, with MANIFEST.json (package, version, licence,
+sha256) and each package's licence text. The pages then load nothing from the network.
 
     python scripts/vendor_web_assets.py          # after changing a version in web/package.json: npm install first
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "web"
 OUT = REPO / "plugins" / "loyalty" / "quality" / "web_assets"
+ARCHIVE = OUT.with_suffix(".zip")  # the files themselves, one archive (third-party code, kept whole)
 # (package, file in the package, vendored path)
 FILES = [
     ("jquery", "dist/jquery.min.js", "jquery/jquery.min.js"),
@@ -72,7 +73,14 @@ def main() -> int:
             notice.write_text(f"{pkg} {meta['version']}: licence {meta.get('license')} (declared in its package.json; "
                               f"the npm package ships no licence text). Source: {repo or meta.get('homepage')}\n")
     (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    print(f"vendored {len(manifest)} files into {OUT}")
+    import zipfile
+
+    with zipfile.ZipFile(ARCHIVE, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(OUT.rglob("*")):
+            if f.is_file():
+                z.write(f, f.relative_to(OUT).as_posix())
+    shutil.rmtree(OUT)
+    print(f"vendored {len(manifest)} files into {ARCHIVE}")
     return 0
 
 

@@ -89,6 +89,17 @@ def pg_database(pg_server: str) -> Iterator[str]:
 
 
 @pytest.fixture()
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """LOYALTY_ALERT_WEBHOOK pointed at a real endpoint; yields the alerts it received."""
+    from helpers import Webhook
+
+    hook = Webhook()
+    monkeypatch.setenv("LOYALTY_ALERT_WEBHOOK", hook.url)
+    yield hook.received
+    hook.close()
+
+
+@pytest.fixture()
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private data root for one test (sources, raw zone, warehouse, serving, audit)."""
     d = tmp_path / "data"

@@ -129,3 +129,11 @@
         cast({{ column }} as bigint) as {{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The join condition of a grid row and the row of the same period whose segment is
+    `segment_type` (a denominator taken from another segment, e.g. every order for a channel row). -#}
+{% macro same_period(left, right, segment_type='all') -%}
+    {{ left }}.period_grain = {{ right }}.period_grain
+        and {{ left }}.period_start = {{ right }}.period_start
+        and {{ right }}.segment_type = '{{ segment_type }}'
+{%- endmacro %}

@@ -57,6 +57,16 @@
     create extension if not exists pgcrypto
 {%- endmacro %}
 
+{# The import CTE of an incremental fact (models/marts/core/facts/): every row of `relation`
+   on a full build; on an incremental night the rows changed since the newest already loaded
+   (`since`, default: updated_at minus the lookback, for late or re-landed versions). #}
+{% macro changed_rows(relation, since=none) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ since or incremental_since('updated_at') }}
+    {%- endif %}
+{%- endmacro %}
+
 {# Incremental facts: re-read rows changed since the newest updated_at already loaded,
    minus a lookback (late or re-landed versions). delete+insert on the unique key. #}
 {% macro incremental_since(column='updated_at') -%}

@@ -12,17 +12,16 @@ night 2, and its marts equal a full rebuild of the same warehouse.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from helpers import serving_night
 from loyalty.config import DBT_PROJECT_DIR, Settings
 
 D1 = date(2026, 11, 21)
@@ -34,20 +33,8 @@ def _logical(day: date) -> str:
     return f"{day.isoformat()}T18:00:00Z"  # 02:00 Asia/Shanghai the next day: loads business day `day`
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
-def deployment(tmp_path: Path, data_dir: Path, pg_database: str) -> Iterator[dict]:
+def deployment(tmp_path: Path, data_dir: Path, pg_database: str, webhook: list[dict]) -> Iterator[dict]:
     from loyalty.generator import generate
     from loyalty.orchestration.deployment import NativeDeployment
     from loyalty.orchestration.runner import DEMO_TOKEN
@@ -60,13 +47,10 @@ def deployment(tmp_path: Path, data_dir: Path, pg_database: str) -> Iterator[dic
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     server = TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN)
     server.start()
-    _Hook.received = []
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
     tickets_host, tickets_port = server.url.split("://", 1)[1].rstrip("/").split(":")
     env = {
         "LOYALTY_DBT_PROJECT_DIR": str(project),
-        "LOYALTY_ALERT_WEBHOOK": f"http://127.0.0.1:{hook.server_address[1]}/alerts",
+        "LOYALTY_ALERT_WEBHOOK": os.environ["LOYALTY_ALERT_WEBHOOK"],
         "AIRFLOW_CONN_LOYALTY_SHOP_DB": json.dumps({"conn_type": "sqlite", "host": str(settings.sources_dir / "shop.sqlite")}),
         "AIRFLOW_CONN_LOYALTY_TICKETS_API": json.dumps(
             {"conn_type": "http", "host": tickets_host, "port": int(tickets_port), "schema": "http", "password": DEMO_TOKEN}
@@ -79,18 +63,9 @@ def deployment(tmp_path: Path, data_dir: Path, pg_database: str) -> Iterator[dic
     try:
         with dep:
             dep.wait_ready()
-            yield {"dep": dep, "settings": settings, "project": project, "env": env}
+            yield {"dep": dep, "settings": settings, "project": project, "env": env, "alerts": webhook}
     finally:
         server.stop()
-        hook.shutdown()
-
-
-def _serving_batch(settings: Settings) -> str:
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        return con.execute("select batch_id from meta.publication").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _states(dep, run_id: str) -> dict[str, str]:
@@ -111,7 +86,7 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     state = dep.wait_for_run(run1, timeout=780)
     states = _states(dep, run1)
     assert state == "success", {k: v for k, v in states.items() if v != "success"}
-    assert _serving_batch(settings) == D1.isoformat()
+    assert serving_night(settings.serving_path) == D1.isoformat()
     model_tasks = {k.removeprefix("dbt."): v for k, v in states.items() if k.startswith("dbt.") and k != "dbt.dbt_build"}
     assert set(model_tasks) == models and set(model_tasks.values()) == {"success"}
     # each model's task says what dbt did with the model, from the triggerer (no worker process)
@@ -133,8 +108,8 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     assert states["mart_gate"] == "upstream_failed" and states["publish"] == "upstream_failed"
     assert states["audit_report"] == "success" and states["night_failed"] == "failed"
     assert states["dbt.mart_membership"] == states["dbt.mart_churn"] == "skipped"  # downstream of it: not built
-    assert _serving_batch(settings) == D1.isoformat()  # BI keeps night 1
-    alerts = {a["task_id"]: a for a in _Hook.received if a.get("night") == D2.isoformat()}
+    assert serving_night(settings.serving_path) == D1.isoformat()  # BI keeps night 1
+    alerts = {a["task_id"]: a for a in deployment["alerts"] if a.get("night") == D2.isoformat()}
     assert BROKEN_MODEL in alerts[f"dbt.{BROKEN_MODEL}"]["reason"]
     assert f"model {BROKEN_MODEL}" in alerts["dbt.dbt_build"]["reason"]
 
@@ -145,7 +120,7 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
                       "only_failed": False, "reset_dag_runs": True})
     assert r.ok, r.text
     assert dep.wait_for_run(run2, timeout=780) == "success", _states(dep, run2)
-    assert _serving_batch(settings) == D2.isoformat()
+    assert serving_night(settings.serving_path) == D2.isoformat()
     assert _states(dep, run2)[f"dbt.{BROKEN_MODEL}"] == "success"
 
     # the recovered night's marts equal a full rebuild of the same warehouse

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import threading
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from helpers import serving_night
 from loyalty.config import Settings
 
 D1 = date(2026, 11, 21)
@@ -26,28 +24,6 @@ MARTS = (
     "mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
     "mart_referrals", "mart_membership", "mart_customer_360",
 )
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
-    _Hook.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LOYALTY_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_address[1]}/alerts")
-    yield _Hook.received
-    server.shutdown()
 
 
 def _reader(serving: str, stop_file: str, out: mp.Queue) -> None:
@@ -78,14 +54,6 @@ def _reader(serving: str, stop_file: str, out: mp.Queue) -> None:
             last_error = repr(exc)
         time.sleep(0.02)
     out.put({"queries": queries, "errors": errors, "mixed": mixed, "versions": sorted(versions), "last_error": last_error})
-
-
-def _serving_batch(settings: Settings) -> str:
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        return con.execute("select batch_id from meta.publication").fetchone()[0]
-    finally:
-        con.close()
 
 
 def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,7 +116,7 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     assert stats["queries"] > 20, stats
     assert set(stats["versions"]) <= {D1.isoformat(), d2.isoformat()}
     assert d2.isoformat() in stats["versions"]
-    assert _serving_batch(settings) == d2.isoformat()
+    assert serving_night(settings.serving_path) == d2.isoformat()
     orders2 = json.loads((settings.raw_dir / "orders" / f"batch_id={d2.isoformat()}" / "_batch.json").read_text())
     assert orders2["mode"] == "incremental" and orders2["rows_landed"] > 0
 
@@ -156,7 +124,7 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     advance(settings.sources_dir, days=1, bad_file="bad_header")
     d3 = d2 + timedelta(days=1)
     assert not run_night(d3).endswith("success")
-    assert _serving_batch(settings) == d2.isoformat()
+    assert serving_night(settings.serving_path) == d2.isoformat()
     alerts = [a for a in webhook if a.get("task_id") == "land_surveys"]
     assert alerts, f"no alert for land_surveys; received: {webhook}"
     assert alerts[0]["dag_id"] == "loyalty_nightly" and alerts[0]["night"] == d3.isoformat()

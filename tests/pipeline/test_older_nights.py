@@ -20,19 +20,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from helpers import serving_night
 from loyalty.config import Settings
 
 D0 = date(2026, 11, 15)
 NIGHTS = [D0 + timedelta(days=i) for i in range(7)]
 SHUFFLED = [NIGHTS[i] for i in (3, 0, 6, 1, 5, 2, 4)]
-
-
-def _publication(settings: Settings) -> str:
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        return con.execute("select batch_id from meta.publication").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _serving(settings: Settings) -> dict[str, list[tuple]]:
@@ -91,7 +84,7 @@ def test_backfill_in_any_order_then_a_moved_serving_file(
         if i:
             advance(settings.sources_dir, days=1)
         assert run_night(night).endswith("success"), night
-        assert _publication(settings) == night.isoformat()
+        assert serving_night(settings.serving_path) == night.isoformat()
         facts[night] = _report_facts(settings, night)
         assert facts[night]["gx"] and facts[night]["dbt"]
     straight = _serving(settings)
@@ -114,7 +107,7 @@ def test_backfill_in_any_order_then_a_moved_serving_file(
     # --- the same nights again, in any order ------------------------------------------------------
     for night in SHUFFLED:
         assert run_night(night).endswith("success"), night
-        assert _publication(settings) == NIGHTS[-1].isoformat()  # never backwards
+        assert serving_night(settings.serving_path) == NIGHTS[-1].isoformat()  # never backwards
         again = _report_facts(settings, night)
         for part in ("ledger", "quarantine", "gx", "dbt"):
             assert again[part] == facts[night][part], (night, part)
@@ -126,7 +119,7 @@ def test_backfill_in_any_order_then_a_moved_serving_file(
     next_night = NIGHTS[-1] + timedelta(days=1)
     advance(settings.sources_dir, days=1)
     assert run_night(next_night).endswith("success")
-    assert _publication(Settings.from_env()) == next_night.isoformat()
+    assert serving_night(Settings.from_env().serving_path) == next_night.isoformat()
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select

@@ -3,8 +3,8 @@
 GX renders pages that load jQuery, Bootstrap, bootstrap-table, the datepicker, Font Awesome
 and Vega from public CDNs, and its logo from S3 with the data context id in the query string;
 GX has no setting for local assets. After every Data Docs build, :func:`localize` copies the
-vendored assets (``web_assets/``: exact versions from the npm registry, with MANIFEST.json and
-their licences; ``scripts/vendor_web_assets.py`` refreshes them) into the site's
+vendored assets (``web_assets.zip``: exact versions from the npm registry, with MANIFEST.json
+and their licences; ``scripts/vendor_web_assets.py`` refreshes them) into the site's
 ``static/vendor/`` and rewrites every page's CDN and S3 references to relative paths. Nothing a
 page loads leaves the machine, and no identifier of the deployment is sent anywhere.
 """
@@ -16,12 +16,12 @@ import json
 import logging
 import os
 import re
-import shutil
+import zipfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).with_name("web_assets")
+ASSETS = Path(__file__).with_name("web_assets.zip")
 VENDOR = "static/vendor"
 # CDN address (a regular expression, to the end of the URL) -> vendored file
 URLS: list[tuple[str, str]] = [
@@ -54,21 +54,25 @@ REMOTE_LOAD = re.compile(r"""(?:\bsrc\s*=\s*["']|<link\b[^>]*\bhref\s*=\s*["']|u
 
 
 def manifest() -> dict[str, dict[str, str]]:
-    return dict(json.loads((ASSETS / "MANIFEST.json").read_text()))
+    with zipfile.ZipFile(ASSETS) as z:
+        return dict(json.loads(z.read("MANIFEST.json")))
 
 
 def install_assets(site: Path) -> None:
-    """Copy the vendored files into ``<site>/static/vendor`` (only those missing or changed)."""
-    for rel, meta in manifest().items():
-        target = site / VENDOR / rel
-        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == meta["sha256"]:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ASSETS / rel, target)
-    licenses = site / VENDOR / "licenses"
-    if not licenses.exists():
-        shutil.copytree(ASSETS / "licenses", licenses)
-        shutil.copyfile(ASSETS / "MANIFEST.json", site / VENDOR / "MANIFEST.json")
+    """Copy the vendored files into ``<site>/static/vendor`` (only those missing or changed,
+    each checked against its sha256 in the manifest), with the licences and the manifest."""
+    with zipfile.ZipFile(ASSETS) as z:
+        wanted = json.loads(z.read("MANIFEST.json"))
+        for name in z.namelist():
+            target = site / VENDOR / name
+            meta = wanted.get(name)
+            if target.exists() and (meta is None or hashlib.sha256(target.read_bytes()).hexdigest() == meta["sha256"]):
+                continue
+            data = z.read(name)
+            if meta is not None and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                raise RuntimeError(f"vendored asset {name} does not match its manifest: re-run scripts/vendor_web_assets.py")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 def _prefix(page: Path, site: Path) -> str:

@@ -291,9 +291,9 @@ def _row(evr: Any, bound: BoundSuite, *, gate: str, batch_id: str, run_id: Any, 
 
 def update_docs(settings: Settings, runs: list[SuiteRun]) -> Path:
     """Render the pages of these validations (and their suites) and the index, once."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
     import time
+
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from loyalty.quality.offline_docs import localize
 

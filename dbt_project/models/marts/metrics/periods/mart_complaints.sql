@@ -133,9 +133,7 @@ filled as (
     left join order_aggregated as o
         on {{ same_segment('grid', 'o') }}
     left join order_aggregated as all_orders
-        on grid.period_grain = all_orders.period_grain
-        and grid.period_start = all_orders.period_start
-        and all_orders.segment_type = 'all'
+        on {{ same_period('grid', 'all_orders') }}
 
 ),
 

@@ -143,9 +143,7 @@ filled as (
     left join active_customers as ac
         on {{ same_segment('grid', 'ac') }}
     left join active_customers as ac_all
-        on grid.period_grain = ac_all.period_grain
-        and grid.period_start = ac_all.period_start
-        and ac_all.segment_type = 'all'
+        on {{ same_period('grid', 'ac_all') }}
 
 ),
 

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='response_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(unique_key='response_id') }}
 -- One row per survey response (newest delivery of each response_id). A corrected
 -- re-delivery lands in a newer batch with the old submitted_at, so the incremental
 -- filter is on the landing batch, not on a source timestamp.
@@ -13,14 +6,14 @@ with
 
 responses as (
 
-    select * from {{ ref('stg_surveys__survey_responses') }}
-    {% if is_incremental() %}
-    where cast(_batch_id as date) >= (
+    {%- set since_the_last_batch -%}
+    cast(_batch_id as date) >= (
         select cast({{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int,
                                    "cast(coalesce(max(source_batch_id), '1900-01-01') as date)") }} as date)
         from {{ this }}
     )
-    {% endif %}
+    {%- endset %}
+    {{ changed_rows(ref('stg_surveys__survey_responses'), since=since_the_last_batch) }}
 
 ),
 

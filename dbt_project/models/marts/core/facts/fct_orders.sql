@@ -1,24 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(unique_key='order_id') }}
 -- One row per order (latest landed version). Refunds flip is_valid months later: the
 -- lookback on updated_at re-reads every changed order. No customer attributes here
 -- (late-arriving customers): join dim_customers downstream.
 with
 
-orders as (
-
-    select * from {{ ref('stg_shop__orders') }}
-    {% if is_incremental() %}
-    where {{ incremental_since('updated_at') }}
-    {% endif %}
-
-),
+orders as ({{ changed_rows(ref('stg_shop__orders')) }}),
 
 final as (
 

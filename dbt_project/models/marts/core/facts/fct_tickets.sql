@@ -1,22 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='ticket_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(unique_key='ticket_id') }}
 -- One row per ticket (newest state).
 with
 
-tickets as (
-
-    select * from {{ ref('stg_tickets__tickets') }}
-    {% if is_incremental() %}
-    where {{ incremental_since('updated_at') }}
-    {% endif %}
-
-),
+tickets as ({{ changed_rows(ref('stg_tickets__tickets')) }}),
 
 final as (
 
