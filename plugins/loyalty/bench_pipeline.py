@@ -148,7 +148,9 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
     validate_raw_night(settings, night.batch_id)
     t["raw_gate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    register_raw(settings)
+    from loyalty.quality.results import register_audit_views
+
+    register_raw(settings, also=(register_audit_views,))
     t["register_raw"] = time.perf_counter() - t0
     t["dbt_build"], nodes = _dbt_build(night, full_refresh=full)
     t0 = time.perf_counter()

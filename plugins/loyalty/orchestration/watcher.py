@@ -177,7 +177,9 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
                      "raw batches up to %s (--full-refresh); the serving file keeps the newest night", night, newest,
                      night)
             self.full_refresh = True
-        counts = register_raw(settings)
+        from loyalty.quality.results import register_audit_views
+
+        counts = register_raw(settings, also=(register_audit_views,))
         log.info("raw zone registered in the warehouse: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         self._results = NodeResults(self.tests_per_model, push)
         self._dbt_runner_callbacks = [self._results.on_event]

@@ -7,9 +7,10 @@ import argparse
 
 def cmd_register(args: argparse.Namespace) -> int:
     from loyalty.config import Settings
+    from loyalty.quality.results import register_audit_views
     from loyalty.warehouse.raw import register_raw
 
-    for name, n in register_raw(Settings.from_env()).items():
+    for name, n in register_raw(Settings.from_env(), also=(register_audit_views,)).items():
         print(f"raw.{name}: {n} rows")
     return 0
 

@@ -8,6 +8,7 @@ empty view with the contract's types, so dbt always builds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 import duckdb
 
@@ -38,8 +39,11 @@ def _empty_select(columns: dict[str, str]) -> str:
     return "select " + ", ".join(f'null::{t} as "{c}"' for c, t in columns.items()) + " where false"
 
 
-def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
-    """Create or refresh the ``raw`` views; returns the row count each view sees."""
+def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = None,
+                 also: Iterable[Callable[[duckdb.DuckDBPyConnection, Settings], None]] = ()) -> dict[str, int]:
+    """Create or refresh the ``raw`` views; returns the row count each view sees. ``also``: more
+    views to register on the same connection (the audit views of ``loyalty.quality.results``,
+    passed in by the callers: the warehouse layer does not import the quality layer)."""
     own = con is None
     if con is None:
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,12 +74,8 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
         else:
             quarantine = _empty_select(QUARANTINE_COLUMNS)
         con.execute(f"create or replace view raw.quarantine as {quarantine}")
-        try:
-            from loyalty.quality.results import register_audit_views
-        except ImportError:
-            register_audit_views = None  # type: ignore[assignment]
-        if register_audit_views is not None:
-            register_audit_views(con, settings)
+        for register in also:
+            register(con, settings)
         con.execute("checkpoint")
     finally:
         if own:
