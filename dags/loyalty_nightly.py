@@ -81,7 +81,7 @@ def loyalty_nightly() -> None:
 
     # the per-night artefacts of nights older than the newest LOYALTY_RETENTION_NIGHTS (default 90),
     # before the raw gate renders the Data Docs index; validation rows are archived in the warehouse
-    @task(pool=dbt_config.WAREHOUSE_POOL, retries=1, retry_delay=timedelta(seconds=20), multiple_outputs=False)
+    @task(pool=dbt_config.WAREHOUSE_POOL, queue=dbt_config.WAREHOUSE_QUEUE, retries=1, retry_delay=timedelta(seconds=20), multiple_outputs=False)
     def retention() -> dict:
         return tasks.retention(_ld())
 
@@ -106,11 +106,11 @@ def loyalty_nightly() -> None:
         callback="loyalty.warehouse.dbt_artifacts.keep_run_results",
     )
 
-    @task(retries=2, retry_delay=timedelta(seconds=20))
+    @task(queue=dbt_config.WAREHOUSE_QUEUE, retries=2, retry_delay=timedelta(seconds=20))
     def mart_gate() -> str:
         return tasks.mart_gate(_ld())
 
-    @task(outlets=[SERVING_ASSET], **IO_RETRIES)
+    @task(outlets=[SERVING_ASSET], queue=dbt_config.WAREHOUSE_QUEUE, **IO_RETRIES)
     def publish() -> str:
         ctx = get_current_context()
         path = tasks.publish(ctx["logical_date"])

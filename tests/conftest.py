@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,18 +74,45 @@ def pg_server() -> str:
 
 
 @pytest.fixture()
-def pg_database(pg_server: str) -> Iterator[str]:
-    """A fresh, empty database for one test, dropped afterwards; yields its URL."""
+def pg_databases(pg_server: str) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty databases for one test (each call one more), dropped afterwards."""
     import psycopg
 
-    name = f"loyalty_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"loyalty_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        names.append(name)
+        return pg_admin_dsn(name)
+
     try:
-        yield pg_admin_dsn(name)
+        yield make
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+            for name in names:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture()
+def pg_database(pg_databases: Callable[[], str]) -> str:
+    """A fresh, empty database for one test, dropped afterwards; its URL."""
+    return pg_databases()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """Redis at 127.0.0.1:6379 (the Celery broker); tests that need it fail, never skip, without it."""
+    import redis
+
+    url = os.environ.get("LOYALTY_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except Exception as exc:
+        pytest.fail(f"Redis is not reachable at {url} ({exc}). Start it (Debian: service redis-server start; "
+                    "Docker: docker run -p 6379:6379 redis:7) and re-run.")
+    return url
 
 
 @pytest.fixture()
@@ -118,6 +145,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 LONG_TESTS_FIRST = (
     "tests/pipeline/test_older_nights.py::test_backfill_in_any_order_then_a_moved_serving_file",
     "tests/deploy/test_native_deployment.py::test_nightly_dag_runs_under_scheduler_via_rest_api",
+    "tests/deploy/test_celery_deployment.py::test_a_night_on_two_celery_workers_equals_the_local_executor_night",
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
     "tests/dbt/test_dbt_engines.py::test_marts_equal_on_duckdb_and_postgres",

@@ -86,3 +86,15 @@ def test_nothing_is_published_unless_both_gates_pass(dagbag) -> None:
     watcher = dag.get_task("night_failed")
     assert watcher.trigger_rule == "one_failed"
     assert set(dag.task_ids) - {"night_failed"} <= watcher.get_flat_relative_ids(upstream=True)
+
+
+def test_warehouse_tasks_go_to_the_warehouse_queue(dagbag) -> None:
+    """Under Celery, exactly the tasks that open the DuckDB file go to the one warehouse worker;
+    the rest (extraction, raw gate, report, model tasks' failure path) to the default queue."""
+    from loyalty.orchestration import dbt_config
+
+    dag = dagbag.get_dag("loyalty_nightly")
+    on_queue = {t.task_id for t in dag.tasks if t.queue == dbt_config.WAREHOUSE_QUEUE}
+    assert on_queue == {"retention", "dbt.dbt_build", "mart_gate", "publish"}
+    assert {t.queue for t in dag.tasks if t.task_id not in on_queue} == {"default"}
+    assert all(t.pool == dbt_config.WAREHOUSE_POOL for t in dag.tasks if t.task_id in ("retention", "dbt.dbt_build"))

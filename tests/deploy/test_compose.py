@@ -76,3 +76,67 @@ def test_environment_is_complete(compose: dict) -> None:
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
         deps = compose["services"][name]["depends_on"]
         assert deps["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+# --- the Celery variant: docker compose -f docker-compose.yml -f docker-compose.celery.yml ----------
+CELERY_WORKERS = ("airflow-worker-warehouse", "airflow-worker-default")
+
+
+def _merge(base: object, override: object) -> object:
+    """docker compose's merge of an override file: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = _merge(base.get(k), v) if k in base else v
+        return out
+    return override
+
+
+@pytest.fixture(scope="module")
+def celery_compose(compose: dict) -> dict:
+    """The two files merged as docker compose merges them (``extends`` resolved)."""
+    override = yaml.safe_load((REPO / "docker-compose.celery.yml").read_text())
+    services = dict(compose["services"])
+    for name, svc in override["services"].items():
+        svc = dict(svc)
+        ext = svc.pop("extends", None)
+        if ext:
+            assert ext["file"] == "docker-compose.yml" and ext["service"] in compose["services"], ext
+            base = {k: v for k, v in compose["services"][ext["service"]].items() if k != "depends_on"}
+        else:
+            base = services.get(name, {})
+        services[name] = _merge(base, svc)
+    return {**compose, "services": services}
+
+
+def test_celery_variant_runs_two_workers_on_redis_and_postgres(celery_compose: dict) -> None:
+    from loyalty.orchestration import dbt_config
+
+    services = celery_compose["services"]
+    assert _pinned(services["redis"]["image"]) and "healthcheck" in services["redis"]
+    for name in (*AIRFLOW_SERVICES, "airflow-init", *CELERY_WORKERS):
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+        for key in REQUIRED_ENV:
+            assert key in env, f"{name}: {key} missing"
+        if name != "airflow-init":
+            assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+    queues = {}
+    for name in CELERY_WORKERS:
+        cmd = services[name]["command"]
+        assert cmd[:2] == ["celery", "worker"], cmd
+        queues[name] = cmd[cmd.index("--queues") + 1].split(",")
+        assert "healthcheck" in services[name] and "loyalty-data:/opt/loyalty/data" in services[name]["volumes"]
+    # one worker serves the queue of the tasks that open the DuckDB file, and nothing else does
+    warehouse_queue = services["airflow-worker-warehouse"]["environment"]["LOYALTY_WAREHOUSE_QUEUE"]
+    assert warehouse_queue == dbt_config.WAREHOUSE_QUEUE
+    assert queues["airflow-worker-warehouse"] == [warehouse_queue]
+    assert warehouse_queue not in queues["airflow-worker-default"] and "default" in queues["airflow-worker-default"]
+    # the required secrets of the override are in .env.example too
+    example = (REPO / ".env.example").read_text()
+    for var in re.findall(r"\$\{(\w+):\?", (REPO / "docker-compose.celery.yml").read_text()):
+        assert f"\n{var}=" in example, var
+

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import serving_night
+from helpers import serving_night, source_connections
 from loyalty.config import DBT_PROJECT_DIR, Settings
 
 D1 = date(2026, 11, 21)
@@ -47,14 +47,10 @@ def deployment(tmp_path: Path, data_dir: Path, pg_database: str, webhook: list[d
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     server = TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN)
     server.start()
-    tickets_host, tickets_port = server.url.split("://", 1)[1].rstrip("/").split(":")
     env = {
         "LOYALTY_DBT_PROJECT_DIR": str(project),
         "LOYALTY_ALERT_WEBHOOK": os.environ["LOYALTY_ALERT_WEBHOOK"],
-        "AIRFLOW_CONN_LOYALTY_SHOP_DB": json.dumps({"conn_type": "sqlite", "host": str(settings.sources_dir / "shop.sqlite")}),
-        "AIRFLOW_CONN_LOYALTY_TICKETS_API": json.dumps(
-            {"conn_type": "http", "host": tickets_host, "port": int(tickets_port), "schema": "http", "password": DEMO_TOKEN}
-        ),
+        **source_connections(settings.sources_dir, server.url, DEMO_TOKEN),
     }
     from loyalty.orchestration import runner
 

@@ -22,6 +22,11 @@ from loyalty.config import DBT_PROJECT_DIR, night_env  # noqa: F401  (night_env:
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 WAREHOUSE_POOL = "loyalty_warehouse"
+# the Celery queue of every task that opens the DuckDB warehouse file (register + build, retention,
+# mart gate, publish): one worker serves it, on the machine that holds the file (DuckDB allows one
+# writing process, and a reader blocks a writer). Extraction, the raw gate and the report run on
+# any worker (the default queue). The LocalExecutor ignores queues.
+WAREHOUSE_QUEUE = os.environ.get("LOYALTY_WAREHOUSE_QUEUE", "warehouse")
 # the nightly build: models and their data tests; dbt's unit tests test the SQL on fixed inputs,
 # which is CI's job (tests/dbt), as dbt advises for production runs
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
@@ -103,6 +108,7 @@ def nightly_dbt_group(group_id: str = "dbt", *, env: dict[str, str], full_refres
             callback=callback,
             emit_datasets=False,
             pool=WAREHOUSE_POOL,
+            queue=WAREHOUSE_QUEUE,
             retries=0,
             tests_per_model=tests,
             doc_md="The night's one `dbt build` (models and their data tests). Its log is dbt's log; each "

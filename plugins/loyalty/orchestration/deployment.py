@@ -1,11 +1,20 @@
 """The docker-compose deployment, run natively as processes: PostgreSQL as Airflow's metadata
-DB, the api-server, scheduler, dag-processor and triggerer (LocalExecutor), driven through
-Airflow's REST API. The native deployment test and ``make bench`` use it.
+DB, the api-server, scheduler, dag-processor and triggerer, driven through Airflow's REST API.
+The deployment tests and ``make bench`` use it.
 
-    with NativeDeployment(home, metadata_db_url, env) as dep:
+    with NativeDeployment(home, metadata_db_url, env) as dep:            # LocalExecutor
         run_id = dep.trigger("2026-11-21T18:00:00Z")
         state = dep.wait_for_run(run_id)
         print(dep.task_timings(run_id))
+
+    NativeDeployment.celery(home, metadata_db_url, env)                  # CeleryExecutor
+
+The Celery variant (docker-compose's ``celery`` profile) adds Redis as the broker, the metadata
+DB as the result backend, and one ``airflow celery worker`` process per entry of
+``CELERY_WORKERS``: ``worker-warehouse`` serves only the ``warehouse`` queue (every task that
+opens the DuckDB file, so it has one writer), ``worker-default`` the rest (extraction, raw gate,
+report). On one machine the workers are told apart by name (``LOYALTY_WORKER_NAME``, reported
+as the task instances' hostname by ``worker_hostname``).
 """
 
 from __future__ import annotations
@@ -35,6 +44,17 @@ COMPONENTS = {
 }
 
 
+# worker name → the queues it serves (docker-compose.yml's celery profile has the same two)
+CELERY_WORKERS = {"worker-warehouse": "warehouse", "worker-default": "default"}
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` for several workers on one machine: ``<worker>@<host>``."""
+    name = os.environ.get("LOYALTY_WORKER_NAME")
+    fqdn = socket.getfqdn()
+    return f"{name}@{fqdn}" if name else fqdn
+
+
 class DeploymentError(RuntimeError):
     """A component exited, or something did not happen in time; the message has the logs' tails."""
 
@@ -61,9 +81,41 @@ class NativeDeployment:
     executor: str = "LocalExecutor"
     parallelism: int = 4
     components: dict[str, list[str]] = field(default_factory=lambda: dict(COMPONENTS))
+    # environment of one component only (a Celery worker's name and log-server port)
+    component_env: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     port: int = 0
     _token: str | None = None
+
+    @classmethod
+    def celery(cls, home: Path, metadata_db_url: str, extra_env: dict[str, str] | None = None, *,
+               workers: dict[str, str] | None = None, concurrency: int = 4,
+               broker_url: str = "redis://127.0.0.1:6379/0") -> NativeDeployment:
+        """The CeleryExecutor deployment: Redis broker, the metadata DB as result backend, one
+        worker process per ``workers`` entry (name → comma-separated queues). The broker's keys
+        are prefixed with the deployment's port, so deployments sharing a Redis never meet."""
+        workers = dict(workers or CELERY_WORKERS)
+        dep = cls(home=home, metadata_db_url=metadata_db_url, extra_env=dict(extra_env or {}),
+                  executor="CeleryExecutor")
+        dep.port = free_port()
+        db = metadata_db_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+        dep.extra_env.update({
+            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db}",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"loyalty-{dep.port}:",
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+            **dep.extra_env,
+        })
+        for name, queues in workers.items():
+            dep.components[name] = ["celery", "worker", "--queues", queues, "--celery-hostname", f"{name}@%h",
+                                    "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+            dep.component_env[name] = {
+                "LOYALTY_WORKER_NAME": name,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "loyalty.orchestration.deployment.worker_hostname",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
+        return dep
 
     # --- life cycle --------------------------------------------------------------------------
     @property
@@ -116,7 +168,8 @@ class NativeDeployment:
                        env=env, check=True, capture_output=True)
         for name, args in self.components.items():
             out = (self.logs / f"{name}.log").open("w")
-            self.procs[name] = subprocess.Popen([_bin("airflow"), *args], env=env, stdout=out,
+            self.procs[name] = subprocess.Popen([_bin("airflow"), *args], env={**env, **self.component_env.get(name, {})},
+                                                stdout=out,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
