@@ -81,7 +81,8 @@ def loyalty_nightly() -> None:
 
     # the per-night artefacts of nights older than the newest LOYALTY_RETENTION_NIGHTS (default 90),
     # before the raw gate renders the Data Docs index; validation rows are archived in the warehouse
-    @task(pool=dbt_config.WAREHOUSE_POOL, queue=dbt_config.WAREHOUSE_QUEUE, retries=1, retry_delay=timedelta(seconds=20), multiple_outputs=False)
+    @task(pool=dbt_config.WAREHOUSE_POOL, queue=dbt_config.WAREHOUSE_QUEUE, retries=1, retry_delay=timedelta(seconds=20),
+          multiple_outputs=False)
     def retention() -> dict:
         return tasks.retention(_ld())
 

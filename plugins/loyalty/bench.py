@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("(dbt and gate benchmarks not available yet)")
         else:
-            results.update(bench_pipeline.run(args.scale, only=args.only))
+            results.update(bench_pipeline.run(args.scale))
     print(json.dumps(results, indent=1))
     return 0
 

@@ -130,11 +130,11 @@ def check_source_schema(url: str, table: contracts.Table) -> schema.SchemaCheck:
         path = sqlite_path(url)
         if not path.exists():
             raise SourceError(f"the shop database file {path} does not exist; run `loyalty generate` or fix loyalty_shop_db")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            check = schema.check_sqlite(conn, table)
+            check = schema.check_sqlite(lite, table)
         finally:
-            conn.close()
+            lite.close()
     if check.breaking:
         raise check.error("connection loyalty_shop_db")
     for note in check.notes:

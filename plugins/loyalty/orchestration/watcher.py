@@ -29,6 +29,7 @@ again; every model replaces exactly its night's slice, so nothing is doubled.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -156,10 +157,13 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         from loyalty.config import Settings
         from loyalty.warehouse.dbt_artifacts import release_duckdb
         from loyalty.warehouse.dbt_docs import generate_docs
+        from loyalty.warehouse.engines import engine_name, open_engine
         from loyalty.warehouse.pii import dbt_environment, pii_key
-        from loyalty.warehouse.raw import register_raw
 
         settings = Settings.from_env()
+        # the warehouse engine is one setting for the whole night (loyalty.warehouse.engines): the
+        # worker's LOYALTY_DBT_TARGET, read now, as the register step, the gates and publish read it
+        self.profile_config = dataclasses.replace(self.profile_config, target_name=engine_name())
         # the PII key reaches dbt through this process's environment only (never a template field,
         # an XCom or SQL); restored afterwards
         secret_env = dbt_environment(pii_key(settings), self.profile_config.target_name)
@@ -179,8 +183,10 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
             self.full_refresh = True
         from loyalty.quality.results import register_audit_views
 
-        counts = register_raw(settings, also=(register_audit_views,))
-        log.info("raw zone registered in the warehouse: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        with open_engine(settings) as wh:
+            counts = wh.register_raw(also=(register_audit_views,))
+        log.info("raw zone registered in the warehouse (%s, %s): %s", wh.name, wh.describe(),
+                 ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         self._results = NodeResults(self.tests_per_model, push)
         self._dbt_runner_callbacks = [self._results.on_event]
         log.info("dbt build of the night: each model's task (dbt.<model>) shows its result and its tests'")

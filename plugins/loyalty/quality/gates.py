@@ -172,8 +172,8 @@ def quarantine_rate_problems(settings: Settings, batch_id: str) -> list[str]:
             qfile = batches.quarantine_dir(settings, table, batch_id) / "part-0.parquet"
             reasons = ""
             if qfile.exists():
-                rows = duckdb.sql(f"select reason_code, count(*) from read_parquet('{qfile}') group by 1 order by 2 desc"
-                                  ).fetchall()
+                rows = duckdb.execute(f"select reason_code, count(*) from read_parquet('{qfile}') group by 1 order by 2 desc"
+                                      ).fetchall()
                 reasons = ", ".join(f"{r} {n}" for r, n in rows)
             problems.append(f"{table}: {q} of {rec.rows_read} rows read were quarantined ({q / rec.rows_read:.1%}, "
                             f"limit {share:.0%}): {reasons or 'see the quarantine'}")
@@ -214,28 +214,21 @@ def _missing_row(suite: Suite, gate: str, batch_id: str, run_id: Any, observed: 
     }
 
 
-def _relation_exists(con: Any, relation: str) -> bool:
-    schema, _, name = relation.rpartition(".")
-    rows = con.execute(
-        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema or "main", name],
-    ).fetchall()
-    return bool(rows)
-
-
 def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
-    """Validate every mart/fact suite against the warehouse (opened read-only)."""
-    import duckdb
+    """Validate every mart/fact suite against the warehouse (read only; on the engine that
+    ``LOYALTY_DBT_TARGET`` names)."""
+    from loyalty.warehouse.engines import open_engine
 
     paths = mart_suite_paths(expectations_dir)
     if not paths:
         raise GateFailed(f"mart gate: no suites under {expectations_dir / 'marts'}")
-    if not settings.warehouse_path.exists():
-        raise GateFailed(f"mart gate: the warehouse {settings.warehouse_path} does not exist; run dbt first")
+    wh = open_engine(settings)
+    if not wh.exists():
+        raise GateFailed(f"mart gate: the warehouse {wh.describe()} does not exist; run dbt first")
     run_id = runner.new_run_id("mart", batch_id)
     known = sorted({d.name.split("=", 1)[1] for d in settings.raw_dir.glob("*/batch_id=*")
                     if d.name.split("=", 1)[1] <= batch_id})
@@ -243,16 +236,13 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
     missing: list[str] = []
     where: dict[str, str] = {}
     summary: dict[str, Any] = {}
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    con.execute("set enable_progress_bar = false")
-    con.execute("set enable_caching_operators = false")  # a DuckDB 2.0.0 assertion (dbt_project/profiles.yml)
     try:
         for path in paths:
             suite = load_suite(path)
             relation = suite.table
             where[suite.name] = relation
-            if not _relation_exists(con, relation):
-                observed = f"table {relation} does not exist in {settings.warehouse_path}"
+            if not wh.relation_exists(relation):
+                observed = f"table {relation} does not exist in {wh.describe()}"
                 results.write_results(settings, batch_id, suite.name, [_missing_row(suite, "mart", batch_id, run_id, observed)])
                 missing.append(f"suite {suite.name}: {observed} (did its dbt model build?)")
                 summary[suite.name] = {"suite": suite.name, "success": False, "failed_errors": ["expect_table_to_exist"]}
@@ -263,7 +253,7 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
                 # full build); the rest were validated the night that computed them
                 query = f"select * from ({query}) as scoped where _batch_id = {_sql_literal(batch_id)}"
                 where[suite.name] = f"{relation} (rows computed by batch {batch_id})"
-            frame = _decimals_as_float(con.sql(query).to_arrow_table()).to_pandas()
+            frame = _decimals_as_float(wh.to_arrow(query)).to_pandas()
             bound = bind(suite, RuleContext(batch_id=batch_id, row_count=len(frame), known_batches=known))
             run = runner.validate_frame(settings, bound, frame, gate="mart", batch_id=batch_id, run_id=run_id,
                                         update_docs=False)
@@ -271,7 +261,7 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
             runs.append(run)
             summary[suite.name] = {**_summary(run), "table": relation, "rows": len(frame)}
     finally:
-        con.close()
+        wh.close()
         runner.update_docs(settings, runs)  # pass or fail
     failures = missing + _report(runs, "mart", batch_id, where)
     if failures:

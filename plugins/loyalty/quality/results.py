@@ -77,40 +77,86 @@ def _lit(s: str) -> str:
 ARCHIVE = "audit.validation_results_archive"
 
 
+def _is_duckdb(con: Any) -> bool:
+    import duckdb
+
+    return isinstance(con, duckdb.DuckDBPyConnection)
+
+
 def _ensure_archive(con: Any) -> None:
     con.execute("create schema if not exists audit")
-    con.execute(f"create table if not exists {ARCHIVE} ("
-                + ", ".join(f'"{c}" {t}' for c, t in RESULT_SQL_TYPES.items()) + ")")
+    if _is_duckdb(con):
+        types = RESULT_SQL_TYPES
+    else:  # PostgreSQL
+        from loyalty.warehouse.postgres import pg_type
+
+        types = {c: pg_type(t) for c, t in RESULT_SQL_TYPES.items()}
+    con.execute(f"create table if not exists {ARCHIVE} (" + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")")
+
+
+def _files_query(files_or_glob: str) -> str:
+    cols = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items())
+    return f"select {cols} from read_parquet({files_or_glob}, union_by_name=true, hive_partitioning=false)"
 
 
 def archive_night(con: Any, settings: Settings, batch_id: str) -> int:
     """Copy a night's result files into the warehouse table ``audit.validation_results_archive``
-    (replacing what it held for that night) before the retention removes the files."""
+    (replacing what it held for that night) before the retention removes the files. ``con``: a
+    writing connection to the warehouse (DuckDB, or PostgreSQL through psycopg)."""
     _ensure_archive(con)
     folder = validations_dir(settings) / f"batch_id={batch_id}"
     files = sorted(folder.glob("*.parquet")) if folder.exists() else []
     if not files:
         return 0
-    cols = ", ".join(f'"{c}"::{t}' for c, t in RESULT_SQL_TYPES.items())
     src = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
-    con.execute(f"delete from {ARCHIVE} where batch_id = ?", [batch_id])
-    con.execute(f"insert into {ARCHIVE} select {cols} from read_parquet({src}, union_by_name=true, "
-                "hive_partitioning=false)")
-    return int(con.execute(f"select count(*) from {ARCHIVE} where batch_id = ?", [batch_id]).fetchone()[0])
+    if _is_duckdb(con):
+        con.execute(f"delete from {ARCHIVE} where batch_id = ?", [batch_id])
+        con.execute(f"insert into {ARCHIVE} {_files_query(src)}")
+        return int(con.execute(f"select count(*) from {ARCHIVE} where batch_id = ?", [batch_id]).fetchone()[0])
+    import duckdb
+
+    from loyalty.warehouse.postgres import copy_duckdb_query
+
+    con.execute(f"delete from {ARCHIVE} where batch_id = %s", [batch_id])
+    duck = duckdb.connect()
+    try:
+        copy_duckdb_query(duck, _files_query(src), con, ARCHIVE, list(RESULT_SQL_TYPES))
+    finally:
+        duck.close()
+    return int(con.execute(f"select count(*) from {ARCHIVE} where batch_id = %s", [batch_id]).fetchone()[0])
 
 
 def register_audit_views(con: Any, settings: Settings) -> None:
-    """Create schema ``audit`` and the view ``audit.validation_results`` on a DuckDB connection:
-    the result files on disk (the nights the retention keeps) and, for the nights it removed,
-    their rows archived in the warehouse: the full history."""
+    """Create schema ``audit`` and ``audit.validation_results`` in the warehouse: the result files
+    on disk (the nights the retention keeps) and, for the nights it removed, their rows archived
+    in the warehouse: the full history. DuckDB: a view over the files. PostgreSQL (``con`` from
+    psycopg): the files are copied into ``audit.validation_results_files`` at each register, and
+    the view unions that table with the archive."""
     _ensure_archive(con)
     root = validations_dir(settings)
-    cols = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in RESULT_SQL_TYPES.items())
-    if list(root.glob("batch_id=*/*.parquet")):
-        glob = str(root / "batch_id=*" / "*.parquet")
-        files = f"select {cols} from read_parquet({_lit(glob)}, union_by_name=true, hive_partitioning=false)"
-        body = (f"with on_disk as ({files}) select * from on_disk union all select * from {ARCHIVE} "
-                "where batch_id not in (select distinct batch_id from on_disk)")
-    else:
-        body = f"select * from {ARCHIVE}"
-    con.execute(f"create or replace view audit.validation_results as {body}")
+    on_disk = bool(list(root.glob("batch_id=*/*.parquet")))
+    if _is_duckdb(con):
+        if on_disk:
+            files = _files_query(_lit(str(root / "batch_id=*" / "*.parquet")))
+            body = (f"with on_disk as ({files}) select * from on_disk union all select * from {ARCHIVE} "
+                    "where batch_id not in (select distinct batch_id from on_disk)")
+        else:
+            body = f"select * from {ARCHIVE}"
+        con.execute(f"create or replace view audit.validation_results as {body}")
+        return
+    import duckdb
+
+    from loyalty.warehouse.postgres import copy_duckdb_query
+
+    con.execute("drop view if exists audit.validation_results")
+    con.execute("drop table if exists audit.validation_results_files")
+    con.execute(f"create table audit.validation_results_files (like {ARCHIVE})")
+    if on_disk:
+        duck = duckdb.connect()
+        try:
+            copy_duckdb_query(duck, _files_query(_lit(str(root / "batch_id=*" / "*.parquet"))), con,
+                              "audit.validation_results_files", list(RESULT_SQL_TYPES))
+        finally:
+            duck.close()
+    con.execute(f"create view audit.validation_results as select * from audit.validation_results_files union all "
+                f"select * from {ARCHIVE} where batch_id not in (select distinct batch_id from audit.validation_results_files)")

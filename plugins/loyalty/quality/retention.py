@@ -73,17 +73,13 @@ def apply_retention(settings: Settings, tonight: str | None = None, keep: int | 
     artefacts.setdefault(tonight or "", [])
     drop = nights[:-keep] if len(nights) > keep else []
     archived = 0
-    if drop and settings.warehouse_path.exists():
-        import duckdb
-
+    if drop:
         from loyalty.quality.results import archive_night
+        from loyalty.warehouse.engines import open_engine
 
-        con = duckdb.connect(str(settings.warehouse_path))
-        try:
-            for night in drop:
-                archived += archive_night(con, settings, night)
-        finally:
-            con.close()
+        with open_engine(settings) as wh:
+            if wh.exists():
+                archived = sum(wh.execute(lambda con: [archive_night(con, settings, night) for night in drop]))
     removed = 0
     for night in drop:
         for p in artefacts[night]:

@@ -8,9 +8,11 @@ import argparse
 def cmd_register(args: argparse.Namespace) -> int:
     from loyalty.config import Settings
     from loyalty.quality.results import register_audit_views
-    from loyalty.warehouse.raw import register_raw
+    from loyalty.warehouse.engines import open_engine
 
-    for name, n in register_raw(Settings.from_env(), also=(register_audit_views,)).items():
+    with open_engine(Settings.from_env()) as wh:
+        counts = wh.register_raw(also=(register_audit_views,))
+    for name, n in counts.items():
         print(f"raw.{name}: {n} rows")
     return 0
 
@@ -24,7 +26,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("register-raw", help="expose the raw zone, ledger and quarantine as DuckDB schema raw")
+    p = sub.add_parser("register-raw", help="expose (DuckDB) or load (PostgreSQL) the raw zone, ledger, quarantine as schema raw")
     p.set_defaults(func=cmd_register)
     p = sub.add_parser("publish", help="copy the marts and BI dimensions atomically into the serving file")
     p.add_argument("--batch-id", required=True)

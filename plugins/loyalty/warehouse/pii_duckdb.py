@@ -28,7 +28,7 @@ def register(conn: Any, key: str) -> None:
     secret = key.encode()
     new = hmac.new
 
-    def pseudonyms(values):  # type: ignore[no-untyped-def]  (DuckDB inspects it: no annotations)
+    def pseudonyms(values):  # type: ignore[no-untyped-def]  # DuckDB inspects it: no annotations
         out = [None if v is None or v == "" else new(secret, v.encode(), hashlib.sha256).hexdigest()
                for v in values.to_pylist()]
         return pa.array(out, type=pa.string())

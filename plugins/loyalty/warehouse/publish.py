@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from loyalty.config import Settings
+from loyalty.warehouse.engines import open_engine
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +61,15 @@ def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -
     tmp = serving.parent / f".{serving.stem}-{uuid.uuid4().hex[:8]}.duckdb"
     con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"attach {_lit(str(settings.warehouse_path))} as wh (read_only)")
-        rows = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = 'wh' and ((table_schema = 'marts' and table_name like 'mart_%') "
-            f"or (table_schema = 'core' and table_name in ({', '.join(_lit(t) for t in CORE_TABLES_FOR_BI)})))"
-            " order by 1, 2"
-        ).fetchall()
-        if not any(s == "marts" for s, _ in rows):
-            raise RuntimeError(f"no marts in {settings.warehouse_path}: run dbt before publishing")
+        with open_engine(settings) as wh:
+            rows = wh.tables(
+                "(table_schema = 'marts' and table_name like 'mart_%') "
+                f"or (table_schema = 'core' and table_name in ({', '.join(_lit(t) for t in CORE_TABLES_FOR_BI)}))")
+            if not any(s == "marts" for s, _ in rows):
+                raise RuntimeError(f"no marts in {wh.describe()}: run dbt before publishing")
+            wh.copy_into(con, rows)
         tables: dict[str, int] = {}
         for schema, name in rows:
-            con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
             tables[f"{schema}.{name}"] = con.execute(f"select count(*) from {schema}.{name}").fetchall()[0][0]
         con.execute("create schema if not exists meta")
         con.execute(
@@ -80,7 +77,6 @@ def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -
             "?::varchar as tables_json",
             [batch_id, datetime.now(UTC).replace(tzinfo=None), json.dumps(tables)],
         )
-        con.execute("detach wh")
         if export_parquet:
             _export_parquet(con, settings, [f"{s}.{n}" for s, n in rows])
         con.execute("checkpoint")

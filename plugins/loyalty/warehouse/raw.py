@@ -86,16 +86,8 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
 
 def newest_built_night(settings: Settings) -> str | None:
     """The night of the warehouse's last completed dbt build (``intermediate.int_build_watermark``),
-    or None before the first one."""
-    import os
+    or None before the first one; on the engine ``LOYALTY_DBT_TARGET`` names."""
+    from loyalty.warehouse.engines import open_engine
 
-    if os.environ.get("LOYALTY_DBT_TARGET", "duckdb") != "duckdb" or not settings.warehouse_path.exists():
-        return None
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        row = con.execute("select max(batch_id) from intermediate.int_build_watermark").fetchone()
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
-    return str(row[0]) if row and row[0] is not None else None
+    with open_engine(settings) as wh:
+        return wh.newest_built_night()

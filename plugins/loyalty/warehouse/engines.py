@@ -1,0 +1,219 @@
+"""The warehouse engine, one setting for the whole night: ``LOYALTY_DBT_TARGET`` (the dbt target
+of ``dbt_project/profiles.yml``: ``duckdb``, the default, or ``postgres``).
+
+Every step that touches the warehouse goes through ``open_engine``:
+
+- the register step of ``dbt.dbt_build`` exposes (DuckDB: views over the Parquet) or loads
+  (PostgreSQL: ``COPY`` of the batches it does not hold yet) the raw zone;
+- the mart gate reads the marts' frames from it;
+- publish copies the marts and BI dimensions from it into the serving file (and Parquet);
+- retention archives validation rows in it; the watcher asks it for the newest built night.
+
+    with open_engine(settings) as wh:
+        if wh.relation_exists("marts.mart_churn"):
+            table = wh.to_arrow("select * from marts.mart_churn")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import duckdb
+
+from loyalty.config import Settings
+
+ENGINES = ("duckdb", "postgres")
+
+
+def engine_name() -> str:
+    name = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
+    if name not in ENGINES:
+        raise ValueError(f"LOYALTY_DBT_TARGET={name!r}: the warehouse engine must be one of {', '.join(ENGINES)} "
+                         "(a target of dbt_project/profiles.yml)")
+    return name
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+class Engine:
+    """One engine's connection for reading (opened on first use, closed by ``close``)."""
+
+    name = ""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        return True
+
+    def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
+        raise NotImplementedError
+
+    def relation_exists(self, relation: str) -> bool:
+        raise NotImplementedError
+
+    def to_arrow(self, query: str) -> Any:
+        raise NotImplementedError
+
+    def tables(self, where: str) -> list[tuple[str, str]]:
+        """(schema, table) of ``information_schema.tables`` rows matching ``where``."""
+        raise NotImplementedError
+
+    def copy_into(self, duck: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+        """Create each ``schema.table`` in the DuckDB connection ``duck`` with this engine's rows."""
+        raise NotImplementedError
+
+    def execute(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn`` on a writing connection, committed (retention's archive)."""
+        raise NotImplementedError
+
+    def newest_built_night(self) -> str | None:
+        """The night of the last completed dbt build (``intermediate.int_build_watermark``)."""
+        if not self.exists() or not self.relation_exists("intermediate.int_build_watermark"):
+            return None
+        rows = self.to_arrow("select max(batch_id) as night from intermediate.int_build_watermark").to_pylist()
+        night = rows[0]["night"] if rows else None
+        return str(night) if night is not None else None
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+            self._con.execute("set enable_progress_bar = false")
+            self._con.execute("set enable_caching_operators = false")  # a DuckDB 2.0.0 assertion (profiles.yml)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def describe(self) -> str:
+        return str(self.settings.warehouse_path)
+
+    def exists(self) -> bool:
+        return self.settings.warehouse_path.exists()
+
+    def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
+        from loyalty.warehouse.raw import register_raw
+
+        self.close()
+        return register_raw(self.settings, also=also)
+
+    def relation_exists(self, relation: str) -> bool:
+        schema, _, name = relation.rpartition(".")
+        return bool(self.con.execute("select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+                                     [schema or "main", name]).fetchall())
+
+    def to_arrow(self, query: str) -> Any:
+        return self.con.sql(query).to_arrow_table()
+
+    def tables(self, where: str) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.con.execute(
+            f"select table_schema, table_name from information_schema.tables where {where} order by 1, 2").fetchall()]
+
+    def copy_into(self, duck: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+        self.close()
+        duck.execute(f"attach {_lit(str(self.settings.warehouse_path))} as wh (read_only)")
+        try:
+            for schema, name in relations:
+                duck.execute(f"create schema if not exists {schema}")
+                duck.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
+        finally:
+            duck.execute("detach wh")
+
+    def execute(self, fn: Callable[[Any], Any]) -> Any:
+        self.close()
+        con = duckdb.connect(str(self.settings.warehouse_path))
+        try:
+            return fn(con)
+        finally:
+            con.close()
+
+
+class PostgresEngine(Engine):
+    name = "postgres"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._pg: Any = None
+
+    @property
+    def pg(self) -> Any:
+        if self._pg is None:
+            from loyalty.warehouse import postgres
+
+            self._pg = postgres.connect(autocommit=True)
+        return self._pg
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+            self._pg = None
+
+    def describe(self) -> str:
+        from loyalty.warehouse import postgres
+
+        return postgres.describe()
+
+    def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
+        from loyalty.warehouse import postgres
+
+        return postgres.load_raw(self.settings, also=also)
+
+    def relation_exists(self, relation: str) -> bool:
+        from loyalty.warehouse import postgres
+
+        return postgres.relation_exists(self.pg, relation)
+
+    def to_arrow(self, query: str) -> Any:
+        from loyalty.warehouse import postgres
+
+        return postgres.query_arrow(self.pg, query)
+
+    def tables(self, where: str) -> list[tuple[str, str]]:
+        from loyalty.warehouse import postgres
+
+        return postgres.tables(self.pg, where)
+
+    def copy_into(self, duck: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+        from loyalty.warehouse import postgres
+
+        for schema, name in relations:
+            duck.execute(f"create schema if not exists {schema}")
+            postgres.copy_query_to_duckdb(self.pg, f'select * from {schema}."{name}"', duck, f"{schema}.{name}")
+
+    def execute(self, fn: Callable[[Any], Any]) -> Any:
+        from loyalty.warehouse import postgres
+
+        with postgres.connect() as pg:
+            return fn(pg)
+
+
+def open_engine(settings: Settings, name: str | None = None) -> Engine:
+    name = name or engine_name()
+    return {"duckdb": DuckDBEngine, "postgres": PostgresEngine}[name](settings)
