@@ -15,14 +15,7 @@ import psycopg
 from psycopg import sql
 
 from loyalty import contracts
-
-
-def pg_type(duck_type: str) -> str:
-    t = duck_type.upper()
-    if t.startswith("DECIMAL"):
-        return "numeric" + t[len("DECIMAL"):]
-    return {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp",
-            "DATE": "date", "BOOLEAN": "boolean", "DOUBLE": "double precision"}[t]
+from loyalty.warehouse.postgres import pg_type
 
 
 def load_raw(warehouse: Path, dsn: str, schema: str = "raw") -> dict[str, int]:

@@ -54,6 +54,7 @@ def test_two_nights_on_postgres_publish_what_duckdb_publishes(
 
     # --- the same two nights with the warehouse on PostgreSQL --------------------------------
     pg = _data_env(monkeypatch, tmp_path / "pg-data")
+    monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_SHOP_DB")  # the runner defines it again, from pg-data's sources
     shutil.copytree(night1_sources, pg.sources_dir)
     info = conninfo_to_dict(pg_database)
     monkeypatch.setenv("LOYALTY_DBT_TARGET", "postgres")
