@@ -86,7 +86,7 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     model_tasks = {k.removeprefix("dbt."): v for k, v in states.items() if k.startswith("dbt.") and k != "dbt.dbt_build"}
     assert set(model_tasks) == models and set(model_tasks.values()) == {"success"}
     # each model's task says what dbt did with the model, from the triggerer (no worker process)
-    log = dep.task_log(run1, "dbt.mart_repurchase")
+    log = dep.wait_for_log(run1, "dbt.mart_repurchase", "model mart_repurchase: success", "tests passed")
     assert "model mart_repurchase: success" in log and "tests passed" in log
     events = dep.api("GET", "/assets/events").json()
     assert any(e.get("source_run_id") == run1 for e in events.get("asset_events", []))

@@ -153,11 +153,16 @@ def build_warehouse(settings: Settings, batch_id: str = BATCH, *, skip: tuple[st
                 " campaign_type varchar, treated_customers bigint, holdout_customers bigint, responses bigint,"
                 " response_rate double, cost decimal(18,2), treated_revenue decimal(18,2), revenue_per_treated double,"
                 " revenue_per_holdout double, incremental_revenue double, roi double, naive_roi double,"
-                f" repurchase_rate_treated double, repurchase_rate_holdout double, {META_COLS})"
+                " repurchase_rate_treated double, repurchase_rate_holdout double, uplift_per_customer double,"
+                " uplift_std_error double, incremental_revenue_ci_low double, incremental_revenue_ci_high double,"
+                " roi_ci_low double, roi_ci_high double, uplift_p_value double, is_uplift_significant boolean,"
+                f" repurchase_uplift double, repurchase_uplift_ci_low double, repurchase_uplift_ci_high double, {META_COLS})"
             )
             con.execute(
                 "insert into marts.mart_care_campaign_roi values (1, 'spring', 'holiday_greeting', 100, 20, 30, 0.3,"
-                f" 500.00, 3000.00, 30.0, 20.0, 1000.0, 1.0, 5.0, 0.3, 0.2, {meta})"
+                " 500.00, 3000.00, 30.0, 20.0, 1000.0, 1.0, 5.0, 0.3, 0.2,"
+                # uplift 10 with standard error 4: (10 -+ 1.96 x 4) x 100 treated, p = 2 P(Z > 2.5)
+                f" 10.0, 4.0, 216.0, 1784.0, -0.568, 2.568, 0.012419, true, 0.1, 0.05, 0.15, {meta})"
             )
         if "mart_customer_360" not in skip:
             con.execute(

@@ -262,6 +262,16 @@ class NativeDeployment:
             parts.append(f.read_text(errors="replace"))
         return "\n".join(parts)
 
+    def wait_for_log(self, run_id: str, task_id: str, *needles: str, timeout: float = 60.0) -> str:
+        """The task's log once it holds every needle. The triggerer writes a trigger's lines
+        after the event that ends the task, so a log read right after the run ends may lack them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.task_log(run_id, task_id)
+            if all(n in log for n in needles) or time.monotonic() > deadline:
+                return log
+            time.sleep(0.5)
+
     def task_timings(self, run_id: str) -> dict[str, Any]:
         """Wall time of the run (queued → end) and every task's duration, for the benchmark."""
         run = self.run(run_id)

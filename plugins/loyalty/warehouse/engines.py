@@ -46,6 +46,7 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._connection: Any = None
 
     def __enter__(self) -> Engine:
         return self
@@ -53,8 +54,20 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        pass
+    def _connect(self) -> Any:
+        """A new reading connection (``connection`` opens it on first use)."""
+        raise NotImplementedError
+
+    @property
+    def connection(self) -> Any:
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -95,22 +108,15 @@ class Engine:
 class DuckDBEngine(Engine):
     name = "duckdb"
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self._con: duckdb.DuckDBPyConnection | None = None
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+        con.execute("set enable_progress_bar = false")
+        con.execute("set enable_caching_operators = false")  # a DuckDB 2.0.0 assertion (profiles.yml)
+        return con
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            self._con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
-            self._con.execute("set enable_progress_bar = false")
-            self._con.execute("set enable_caching_operators = false")  # a DuckDB 2.0.0 assertion (profiles.yml)
-        return self._con
-
-    def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        return self.connection  # type: ignore[no-any-return]
 
     def describe(self) -> str:
         return str(self.settings.warehouse_path)
@@ -158,22 +164,14 @@ class DuckDBEngine(Engine):
 class PostgresEngine(Engine):
     name = "postgres"
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self._pg: Any = None
+    def _connect(self) -> Any:
+        from loyalty.warehouse import postgres
+
+        return postgres.connect(autocommit=True)
 
     @property
     def pg(self) -> Any:
-        if self._pg is None:
-            from loyalty.warehouse import postgres
-
-            self._pg = postgres.connect(autocommit=True)
-        return self._pg
-
-    def close(self) -> None:
-        if self._pg is not None:
-            self._pg.close()
-            self._pg = None
+        return self.connection
 
     def describe(self) -> str:
         from loyalty.warehouse import postgres
