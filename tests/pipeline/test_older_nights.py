@@ -1,12 +1,12 @@
 """Re-running older nights, as a backfill or a clear in the UI would, in any order; the
 retention of per-night artefacts; and a serving file that moves.
 
-A straight run loads seven nights. Re-running all seven in a shuffled order then succeeds
+A straight run loads four nights (across a week's boundary). Re-running all four in a shuffled order then succeeds
 night by night (an older night rebuilds from the raw batches up to itself and keeps its landed
 batches), every night's audit report says what the straight run's said, the serving file never
 goes back (BI keeps the newest night) and ends equal, value for value, to the straight run's.
-With LOYALTY_RETENTION_NIGHTS=3 only three nights of artefacts stay on disk while
-``audit.validation_results`` keeps all seven. Last, the serving file is moved and the next
+With LOYALTY_RETENTION_NIGHTS=2 only two nights of artefacts stay on disk while
+``audit.validation_results`` keeps all four. Last, the serving file is moved and the next
 night publishes there (the Asset's identity does not depend on the path).
 """
 
@@ -24,8 +24,8 @@ from helpers import serving_night
 from loyalty.config import Settings
 
 D0 = date(2026, 11, 15)
-NIGHTS = [D0 + timedelta(days=i) for i in range(7)]
-SHUFFLED = [NIGHTS[i] for i in (3, 0, 6, 1, 5, 2, 4)]
+NIGHTS = [D0 + timedelta(days=i) for i in range(4)]  # Sunday to Wednesday: a week starts inside
+SHUFFLED = [NIGHTS[i] for i in (2, 0, 3, 1)]  # backwards and forwards
 
 
 def _serving(settings: Settings) -> dict[str, list[tuple]]:
@@ -74,7 +74,7 @@ def test_backfill_in_any_order_then_a_moved_serving_file(
 
     monkeypatch.setenv("AIRFLOW_CONN_LOYALTY_SHOP_DB", "unset")
     monkeypatch.delenv("AIRFLOW_CONN_LOYALTY_SHOP_DB")
-    monkeypatch.setenv("LOYALTY_RETENTION_NIGHTS", "3")
+    monkeypatch.setenv("LOYALTY_RETENTION_NIGHTS", "2")
     settings = Settings.from_env()
     generate(settings.sources_dir, scale="small", seed=3, end_date=D0)
 
@@ -90,13 +90,13 @@ def test_backfill_in_any_order_then_a_moved_serving_file(
     straight = _serving(settings)
     assert straight["marts.mart_repurchase"]
 
-    # retention: three nights of artefacts on disk, seven in audit.validation_results
+    # retention: two nights of artefacts on disk, every night in audit.validation_results
     reports = sorted(p.name for p in (settings.audit_dir / "reports").glob("audit_*.html"))
-    assert reports == [f"audit_{n.isoformat()}.html" for n in NIGHTS[-3:]]
+    assert reports == [f"audit_{n.isoformat()}.html" for n in NIGHTS[-2:]]
     assert sorted(p.name for p in (settings.audit_dir / "validations").iterdir()) == [
-        f"batch_id={n.isoformat()}" for n in NIGHTS[-3:]]
+        f"batch_id={n.isoformat()}" for n in NIGHTS[-2:]]
     runs = {p.name for p in (settings.data_dir / "gx" / "uncommitted" / "validations").glob("*/*")}
-    assert runs and all(r.endswith(tuple(n.isoformat() for n in NIGHTS[-3:])) for r in runs)
+    assert runs and all(r.endswith(tuple(n.isoformat() for n in NIGHTS[-2:])) for r in runs)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         kept = con.execute("select distinct batch_id from audit.validation_results order by 1").fetchall()
