@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import shutil
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -56,6 +57,16 @@ def _reader(serving: str, stop_file: str, out: mp.Queue) -> None:
     out.put({"queries": queries, "errors": errors, "mixed": mixed, "versions": sorted(versions), "last_error": last_error})
 
 
+def _verify(night: date) -> tuple[int, str]:
+    """``loyalty verify --night`` as a user runs it: its exit code and output."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([str(Path(sys.executable).with_name("loyalty")), "verify", "--night", night.isoformat()],
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout + r.stderr
+
+
 def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
     from loyalty.generator import advance, generate
     from loyalty.orchestration.runner import run_night
@@ -92,6 +103,20 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
         wh.close()
     report = settings.audit_dir / "reports" / f"audit_{D1.isoformat()}.html"
     assert report.exists() and "quarantine" in report.read_text().lower()
+    # the night's evidence: linked from the report with its digest, and it verifies
+    from loyalty.quality.evidence import manifest_path, sha256_file
+
+    manifest = manifest_path(settings, D1.isoformat())
+    assert sha256_file(manifest) in report.read_text() and manifest.name in report.read_text()
+    evidence = json.loads(manifest.read_text())
+    assert len(evidence["landed_files"]) >= 24 and evidence["quarantine_files"] and len(evidence["ledger"]) == 12
+    assert evidence["published"]["tables"].keys() >= {f"marts.{m}" for m in MARTS}
+    assert evidence["dbt"]["nodes"] > 50 and evidence["gx_validations"]
+    assert all(v not in ("", "not installed") for v in evidence["versions"].values())
+    rc, out = _verify(D1)
+    assert rc == 0 and "DIFFERS" not in out and "MISSING" not in out, out
+    night1_serving = data_dir / "night1-serving.duckdb"
+    shutil.copy(settings.serving_path, night1_serving)
 
     # --- night 2: incremental, with a BI reader querying all the way through --------------
     advance(settings.sources_dir, days=1)
@@ -129,5 +154,32 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     assert alerts, f"no alert for land_surveys; received: {webhook}"
     assert alerts[0]["dag_id"] == "loyalty_nightly" and alerts[0]["night"] == d3.isoformat()
     assert "surveys_" in alerts[0]["reason"] and "header" in alerts[0]["reason"]
-    # the audit report of the failed night is still written
+    # the audit report of the failed night is still written, and its evidence (not published)
     assert (settings.audit_dir / "reports" / f"audit_{d3.isoformat()}.html").exists()
+    from loyalty.quality.evidence import manifest_path
+
+    assert json.loads(manifest_path(settings, d3.isoformat()).read_text())["published"] is None
+    assert _verify(d3)[0] == 0
+
+    # --- tampering is caught and named ------------------------------------------------------
+    rc, out = _verify(d2)
+    assert rc == 0, out
+    good = data_dir / "night2-serving.duckdb"
+    shutil.copy(settings.serving_path, good)
+    con = duckdb.connect(str(settings.serving_path))  # a changed row in a mart
+    con.execute("update marts.mart_churn set churned = churned + 1 where churned > 0"
+                " and rowid = (select min(rowid) from marts.mart_churn where churned > 0)")
+    con.close()
+    rc, out = _verify(d2)
+    assert rc == 1 and "DIFFERS  table marts.mart_churn" in out and "DIFFERS  table marts.mart_repurchase" not in out, out
+    shutil.copy(night1_serving, settings.serving_path)  # a swapped serving file (night 1's)
+    rc, out = _verify(d2)
+    assert rc == 1 and "DIFFERS  serving file" in out and "now holds night " + D1.isoformat() in out, out
+    shutil.copy(good, settings.serving_path)
+    landed = settings.raw_dir / "orders" / f"batch_id={d2.isoformat()}" / "part-0.parquet"
+    data = bytearray(landed.read_bytes())  # one changed byte in a landed file
+    data[len(data) // 2] ^= 0x01
+    landed.write_bytes(bytes(data))
+    rc, out = _verify(d2)
+    assert rc == 1 and f"DIFFERS  landed orders/batch_id={d2.isoformat()}/part-0.parquet" in out, out
+    assert out.count("DIFFERS") == 1, out

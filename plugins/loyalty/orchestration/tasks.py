@@ -246,7 +246,12 @@ def audit_report(logical_date: datetime) -> str:
 
     settings = Settings.from_env()
     batch_id = night_of(logical_date).batch_id
-    path = build_audit_report(settings, batch_id, merged_run_results(settings, batch_id))
+    from loyalty.quality.evidence import write_manifest
+
+    run_results = merged_run_results(settings, batch_id)
+    evidence = write_manifest(settings, batch_id, run_results)
+    log.info("EVIDENCE:     %s (sha256 %s); check it with: loyalty verify --night %s", evidence[0], evidence[1], batch_id)
+    path = build_audit_report(settings, batch_id, run_results, evidence)
     try:
         from loyalty.quality.gates import data_docs_index
 

@@ -41,12 +41,31 @@ def cmd_validate_marts(args: argparse.Namespace) -> int:
 
 def cmd_audit_report(args: argparse.Namespace) -> int:
     from loyalty.config import Settings
+    from loyalty.quality.evidence import manifest_path, sha256_file
     from loyalty.quality.report import build_audit_report
     from loyalty.warehouse.dbt_artifacts import merged_run_results
 
     settings = Settings.from_env()
-    print(build_audit_report(settings, args.batch_id, merged_run_results(settings, args.batch_id)))
+    manifest = manifest_path(settings, args.batch_id)  # the night's own, never rewritten here
+    evidence = (manifest, sha256_file(manifest)) if manifest.exists() else None
+    print(build_audit_report(settings, args.batch_id, merged_run_results(settings, args.batch_id), evidence))
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.quality.evidence import manifest_path, sha256_file, verify
+
+    settings = Settings.from_env()
+    checks = verify(settings, args.night)
+    manifest = manifest_path(settings, args.night)
+    if manifest.exists():
+        print(f"manifest {manifest} (sha256 {sha256_file(manifest)})")
+    for c in checks:
+        print(c.line())
+    bad = [c for c in checks if c.status != "OK"]
+    print(f"{len(checks) - len(bad)} of {len(checks)} items match" + (f"; {len(bad)} do not" if bad else ""))
+    return 1 if bad else 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -62,3 +81,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit-report", help="write the night's HTML audit report")
     p.add_argument("--batch-id", required=True, help="the night's batch id (business date YYYY-MM-DD)")
     p.set_defaults(func=cmd_audit_report)
+
+    p = sub.add_parser("verify", help="recompute the night's evidence hashes (raw zone, quarantine, serving file); "
+                                      "exit 1 on any difference")
+    p.add_argument("--night", required=True, help="the night (business date YYYY-MM-DD)")
+    p.set_defaults(func=cmd_verify)

@@ -206,8 +206,21 @@ def _dbt_section(run_results: Path | None) -> str:
             + _table(["node", "type", "status", "failures", "message", "seconds"], rows, classes, {3, 5}))
 
 
-def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path | None) -> Path:
-    """Write ``audit/reports/audit_<batch_id>.html`` and return its path."""
+def _evidence_section(evidence: tuple[Path, str] | None) -> str:
+    if evidence is None:
+        return ""
+    path, digest = evidence
+    return ("<h2 id=\"evidence\">Evidence manifest</h2>"
+            f"<p><a href=\"{_e(path.as_uri())}\">{_e(path.name)}</a>, SHA-256 <code>{_e(digest)}</code>: the hashes of "
+            "every landed and quarantine file, the ledger, dbt's run results, the GX validations and each published "
+            "table. Recompute them with <code>loyalty verify --night "
+            f"{_e(path.stem.removeprefix('evidence_'))}</code>.</p>")
+
+
+def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path | None,
+                       evidence: tuple[Path, str] | None = None) -> Path:
+    """Write ``audit/reports/audit_<batch_id>.html`` and return its path; ``evidence`` is the
+    night's manifest and its SHA-256 (linked and shown)."""
     from loyalty.quality.runner import docs_index_path
 
     out = settings.audit_dir / "reports" / f"audit_{batch_id}.html"
@@ -221,13 +234,15 @@ def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path 
         _gx_section(settings, batch_id),
         _dbt_section(dbt_run_results),
         f"<h2 id=\"docs\">Data Docs</h2><p>Great Expectations Data Docs: {docs_html}</p>",
+        _evidence_section(evidence),
     ])
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    evidence_link = ' · <a href="#evidence">evidence</a>' if evidence else ""
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Audit report {_e(batch_id)}</title>"
             f"<style>{_CSS}</style></head><body><h1>Loyalty warehouse audit report: night {_e(batch_id)}</h1>"
             f"<p class=\"muted\">Generated {generated}. Sections: <a href=\"#ledger\">ledger</a> · "
             "<a href=\"#quarantine\">quarantine</a> · <a href=\"#gx\">GX results</a> · <a href=\"#dbt\">dbt</a> · "
-            f"<a href=\"#docs\">Data Docs</a></p>{body}</body></html>")
+            "<a href=\"#docs\">Data Docs</a>" + evidence_link + f"</p>{body}</body></html>")
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
