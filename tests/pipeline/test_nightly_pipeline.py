@@ -67,6 +67,73 @@ def _verify(night: date) -> tuple[int, str]:
     return r.returncode, r.stdout + r.stderr
 
 
+def _check_morning_report(settings: Settings, night: date) -> None:
+    """The DAG wrote the night's morning report; its numbers are the serving file's; a real
+    browser with the network off draws every chart; the screenshot stays with the night."""
+    import shutil as sh
+
+    from playwright.sync_api import sync_playwright
+
+    from loyalty.quality.morning import report_path
+
+    page_file = report_path(settings, night.isoformat())
+    text = page_file.read_text()
+    payload = json.loads(text.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0])
+    data = payload["data"]
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        for mart, key, column in (("mart_recommendation", "recommendation", "nps"),
+                                  ("mart_recommendation", "recommendation", "nps_ci_low"),
+                                  ("mart_repurchase", "repurchase", "repurchase_rate"),
+                                  ("mart_churn", "churn", "churn_rate"),
+                                  ("mart_complaints", "complaints", "p90_resolution_hours"),
+                                  ("mart_referrals", "referrals", "suspicious_referrals")):
+            shown = {r["period_start"]: r[column] for r in data[key]}
+            assert len(shown) == 24, (key, len(shown))
+            served = dict(con.execute(
+                f"select cast(period_start as varchar), cast({column} as double) from marts.{mart}"
+                " where period_grain = 'month' and segment_type = 'all'").fetchall())
+            for month in list(shown)[::5]:
+                assert shown[month] == pytest.approx(served[month], abs=1e-9), (mart, column, month)
+        campaigns = con.execute("select campaign_id, cast(roi as double), is_uplift_significant"
+                                " from marts.mart_care_campaign_roi where treated_customers > 0 order by 1").fetchall()
+    finally:
+        con.close()
+    assert [(c["campaign_id"], c["roi"], c["is_uplift_significant"]) for c in data["campaigns"]] == campaigns
+    significant = sum(1 for _, _, sig in campaigns if sig)
+
+    exe = sh.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu",
+                                                                "--proxy-server=127.0.0.1:9"])
+        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        page.wait_for_selector("body[data-charts]", timeout=30000)
+        assert page.get_attribute("body", "data-charts") == "drawn", page.evaluate("window.chartErrors")
+        months = len(data["recommendation"])
+        assert page.locator("#chart-nps svg .mark-symbol.role-mark path").count() == months
+        assert page.locator("#chart-nps svg .mark-area.role-mark path").count() == 1
+        legends = {c: " ".join(page.locator(f"#chart-{c} svg text").all_text_contents())
+                   for c in ("rates", "retention", "complaints", "referrals", "campaigns")}
+        for chart, series in (("rates", ["recommend_rate", "satisfaction_rate"]),
+                              ("retention", ["repurchase_rate", "churn_rate", "> 70%", "30-70%", "< 30%"]),
+                              ("complaints", ["median_resolution_hours", "p90_resolution_hours"]),
+                              ("referrals", ["converted", "suspicious_referrals"]),
+                              ("campaigns", ["significant (p < 0.05)", "not significant"])):
+            for name in series:
+                assert name in legends[chart], (chart, name)
+        assert page.locator("#chart-campaigns svg .mark-rule.role-mark line").count() >= len(
+            [c for c in data["campaigns"] if c["roi"] is not None])
+        assert page.locator("td .sig").count() == significant
+        page.screenshot(path=str(page_file.with_suffix(".png")), full_page=True)
+        browser.close()
+    assert requests and all(u.startswith("file://") for u in requests), [u for u in requests if not u.startswith("file:")]
+    assert page_file.with_suffix(".png").stat().st_size > 50_000
+
+
 def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
     from loyalty.generator import advance, generate
     from loyalty.orchestration.runner import run_night
@@ -144,6 +211,8 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     assert serving_night(settings.serving_path) == d2.isoformat()
     orders2 = json.loads((settings.raw_dir / "orders" / f"batch_id={d2.isoformat()}" / "_batch.json").read_text())
     assert orders2["mode"] == "incremental" and orders2["rows_landed"] > 0
+
+    _check_morning_report(settings, d2)
 
     # --- night 3: a broken survey file fails the night; BI keeps night 2 -------------------
     advance(settings.sources_dir, days=1, bad_file="bad_header")

@@ -1,39 +1,46 @@
-"""The evidence manifest's canonical table digest: engine-independent (a numeric(18,6) from
-DuckDB and a double from PostgreSQL give the same text), order-independent, and sensitive to
-every value. The manifest and ``loyalty verify`` on real nights: tests/pipeline."""
+"""The evidence manifest's canonical table digest: engine-independent (a numeric(18,6) built on
+DuckDB and the double precision a PostgreSQL build brings over give the same text), independent
+of row and column order, and sensitive to every value. The manifest and ``loyalty verify`` on
+real nights: tests/pipeline/test_nightly_pipeline.py."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+import duckdb
 
-from loyalty.quality.evidence import _canonical_value, canonical_digest
+from loyalty.quality.evidence import canonical_digest
+
+
+def _digest(ddl: str, rows: str) -> tuple[int, str]:
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(f"create table marts.t ({ddl})")
+    if rows:
+        con.execute(f"insert into marts.t values {rows}")
+    return canonical_digest(con, "marts.t")
 
 
 def test_the_same_content_from_two_engines_has_one_digest() -> None:
-    cols = ["period_start", "rate", "n", "flag", "label"]
-    duckdb_rows = [(date(2026, 11, 1), Decimal("0.333333"), 3, True, "上海"), (date(2026, 10, 1), None, 0, False, "")]
-    postgres_rows = [(date(2026, 10, 1), None, 0, False, ""), (date(2026, 11, 1), 0.333333, 3, True, "上海")]
-    assert canonical_digest(cols, duckdb_rows) == canonical_digest(cols, postgres_rows)
-    # columns in another order: the same table
-    reordered = [(r[4], r[3], r[2], r[1], r[0]) for r in postgres_rows]
-    assert canonical_digest(cols[::-1], reordered) == canonical_digest(cols, duckdb_rows)
+    duckdb_built = _digest("period_start date, rate decimal(18, 6), cost decimal(18, 2), n bigint, flag boolean, label varchar",
+                           "('2026-11-01', 0.333333, 3.50, 3, true, '上海'), ('2026-10-01', null, 0, 0, false, '')")
+    postgres_built = _digest("period_start date, rate double, cost double, n integer, flag boolean, label varchar",
+                             "('2026-10-01', null, 0.0, 0, false, ''), ('2026-11-01', 0.333333, 3.5, 3, true, '上海')")
+    assert duckdb_built == postgres_built and duckdb_built[0] == 2
+    reordered = _digest("label varchar, flag boolean, n bigint, cost double, rate double, period_start date",
+                        "('上海', true, 3, 3.5, 0.333333, '2026-11-01'), ('', false, 0, -0.0, null, '2026-10-01')")
+    assert reordered == duckdb_built
 
 
 def test_every_value_counts() -> None:
-    cols = ["a", "b"]
-    base = canonical_digest(cols, [(1, "x"), (2, "y")])
-    assert canonical_digest(cols, [(1, "x"), (2, "z")]) != base
-    assert canonical_digest(cols, [(1, "x"), (3, "y")]) != base
-    assert canonical_digest(cols, [(1, "x")]) != base
-    assert canonical_digest(cols, [(1, "x"), (2, "y"), (2, "y")]) != base
-    assert canonical_digest(["a", "c"], [(1, "x"), (2, "y")]) != base
-    assert canonical_digest(cols, [(1, None)]) != canonical_digest(cols, [(1, "")])  # NULL is not ''
-    assert canonical_digest(cols, [(1, "x\ty")]) != canonical_digest(["a", "b", "c"], [(1, "x", "y")])
-
-
-def test_value_forms() -> None:
-    assert _canonical_value(Decimal("2.5000000")) == _canonical_value(2.5) == "2.500000"
-    assert _canonical_value(-0.0) == _canonical_value(Decimal("-0.0000001")) == "0.000000"
-    assert _canonical_value(7) == "7" and _canonical_value(True) == "true"
-    assert _canonical_value(datetime(2026, 11, 21, 16, 0)) == "2026-11-21T16:00:00"
+    base = _digest("a integer, b varchar", "(1, 'x'), (2, 'y')")
+    for other in [_digest("a integer, b varchar", "(1, 'x'), (2, 'z')"),
+                  _digest("a integer, b varchar", "(1, 'x'), (3, 'y')"),
+                  _digest("a integer, b varchar", "(1, 'x')"),
+                  _digest("a integer, b varchar", "(1, 'x'), (2, 'y'), (2, 'y')"),
+                  _digest("a integer, c varchar", "(1, 'x'), (2, 'y')"),
+                  _digest("a double, b varchar", "(1.0000001, 'x'), (2, 'y')")]:
+        assert other != base
+    assert _digest("a integer, b varchar", "(1, null)") != _digest("a integer, b varchar", "(1, '')")  # NULL is not ''
+    assert _digest("a integer, b varchar", "(1, 'x' || chr(9) || 'y')") != _digest(
+        "a integer, b varchar, c varchar", "(1, 'x', 'y')")  # a tab inside a value is not a column break
+    assert _digest("a double", "(0.1234564)")[1] == _digest("a decimal(18, 6)", "(0.123456)")[1]  # 6 decimals
+    assert _digest("a integer", "")[0] == 0

@@ -252,6 +252,13 @@ def audit_report(logical_date: datetime) -> str:
     evidence = write_manifest(settings, batch_id, run_results)
     log.info("EVIDENCE:     %s (sha256 %s); check it with: loyalty verify --night %s", evidence[0], evidence[1], batch_id)
     path = build_audit_report(settings, batch_id, run_results, evidence)
+    from loyalty.quality.morning import build_morning_report
+    from loyalty.warehouse.publish import published_night
+
+    if published_night(settings) == batch_id:  # drawn from the serving file: only for the night it holds
+        log.info("MORNING:      %s", build_morning_report(settings, batch_id))
+    else:
+        log.info("no morning report: night %s is not the one being served", batch_id)
     try:
         from loyalty.quality.gates import data_docs_index
 

@@ -52,6 +52,18 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from loyalty.config import Settings
+    from loyalty.quality.morning import NotPublished, build_morning_report
+
+    try:
+        print(build_morning_report(Settings.from_env(), args.night))
+    except NotPublished as exc:
+        print(f"error: {exc}")
+        return 1
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from loyalty.config import Settings
     from loyalty.quality.evidence import manifest_path, sha256_file, verify
@@ -81,6 +93,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit-report", help="write the night's HTML audit report")
     p.add_argument("--batch-id", required=True, help="the night's batch id (business date YYYY-MM-DD)")
     p.set_defaults(func=cmd_audit_report)
+
+    p = sub.add_parser("report", help="rebuild the night's morning report (static HTML from the serving file)")
+    p.add_argument("--night", required=True, help="the night (business date YYYY-MM-DD) the serving file holds")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("verify", help="recompute the night's evidence hashes (raw zone, quarantine, serving file); "
                                       "exit 1 on any difference")

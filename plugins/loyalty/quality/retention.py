@@ -6,8 +6,10 @@ and an audit report. Without pruning they grow for ever. The nightly DAG's ``ret
 removes what belongs to nights older than the newest N, *before* the raw gate renders the
 Data Docs index (so the index lists only what is kept). A night's validation rows are copied
 into the warehouse (``audit.validation_results_archive``) before its files go:
-``audit.validation_results`` keeps the full history. The raw zone and the quarantine are
-history and are not touched.
+``audit.validation_results`` keeps the full history. The raw zone, the quarantine and the
+evidence manifests (``audit/evidence``, a few kB a night, what an auditor verifies a night by)
+are history and are not touched; the morning reports (``audit/morning``) are pruned with the
+audit reports.
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ def _artefacts(settings: Settings) -> dict[str, list[Path]]:
         if folder.exists():
             for d in folder.glob("batch_id=*"):
                 found.setdefault(d.name.split("=", 1)[1], []).append(d)
-    reports = settings.audit_dir / "reports"
-    if reports.exists():
-        for f in reports.glob("audit_*.html"):
-            m = NIGHT.search(f.name)
-            if m:
-                found.setdefault(m.group(0), []).append(f)
+    for folder, pattern in ((settings.audit_dir / "reports", "audit_*.html"), (settings.audit_dir / "morning", "morning_*")):
+        if folder.exists():
+            for f in folder.glob(pattern):
+                m = NIGHT.search(f.name)
+                if m:
+                    found.setdefault(m.group(0), []).append(f)
     return {night: paths for night, paths in found.items() if NIGHT.fullmatch(night)}
 
 
