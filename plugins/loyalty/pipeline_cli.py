@@ -60,6 +60,11 @@ def _print_outputs(batch_id: str) -> None:
     print(f"  raw zone (Parquet):        {s.raw_dir}")
     print(f"  quarantine (Parquet):      {s.quarantine_dir}")
     print(f"  audit report:              {report}{'' if report.exists() else '  (not written)'}")
+    morning = s.audit_dir / "morning" / f"morning_{batch_id}.html"
+    evidence = s.audit_dir / "evidence" / f"evidence_{batch_id}.json"
+    print(f"  morning report:            {morning}{'' if morning.exists() else '  (not written: not published)'}")
+    print(f"  evidence manifest:         {evidence}{'' if evidence.exists() else '  (not written)'}"
+          f"  (check: loyalty verify --night {batch_id})")
     print(f"  GX Data Docs:              {docs}{'' if docs.exists() else '  (not written)'}")
     print(f"  dbt docs (lineage):        {s.data_dir / 'dbt_docs' / 'static_index.html'}")
 
