@@ -67,6 +67,82 @@ def _verify(night: date) -> tuple[int, str]:
     return r.returncode, r.stdout + r.stderr
 
 
+def _check_semantic_layer(settings: Settings) -> None:
+    """MetricFlow's configs validate against the warehouse; its metrics at month grain, overall
+    and by a segment, equal the marts' values; the serving file holds every saved query."""
+    import os
+    import subprocess
+    import sys
+
+    from loyalty.config import DBT_PROJECT_DIR
+    from loyalty.warehouse.semantic import SemanticLayer, saved_query_names
+
+    env = {**os.environ, "LOYALTY_WAREHOUSE": str(settings.warehouse_path), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+    r = subprocess.run([str(Path(sys.executable).with_name("mf")), "validate-configs"], cwd=DBT_PROJECT_DIR, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Successfully validated metrics against data warehouse" in r.stdout, r.stdout + r.stderr
+    assert "ERRORS: 0" in r.stdout and not any(f"ERRORS: {n}" in r.stdout for n in range(1, 10))
+
+    def by(table, *keys: str) -> dict:
+        rows = table.to_pylist()
+        return {tuple(str(row[k]) for k in keys): row for row in rows}
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        def mart(name: str, column: str, segment_type: str = "all") -> dict:
+            return {(str(p), v): x for p, v, x in con.execute(
+                f"select period_start, segment_value, cast({column} as double) from marts.{name}"
+                " where period_grain = 'month' and segment_type = ?", [segment_type]).fetchall()}
+        marts = {m: mart(t, m) for t, m in (("mart_recommendation", "nps"), ("mart_recommendation", "recommend_rate"),
+                                            ("mart_recommendation", "satisfaction_rate"),
+                                            ("mart_complaints", "complaint_rate"), ("mart_repurchase", "repurchase_rate"),
+                                            ("mart_churn", "churn_rate"))}
+        nps_channel = mart("mart_recommendation", "nps", "channel")
+        tier_rate = mart("mart_repurchase", "repurchase_rate", "member_tier")
+        roi = dict(con.execute("select campaign_id, cast(roi as double) from marts.mart_care_campaign_roi").fetchall())
+    finally:
+        con.close()
+    with SemanticLayer(settings) as sl:
+        overall = by(sl.query(list(marts), ["metric_time__month"]), "metric_time__month")
+        channel = by(sl.query(["nps"], ["metric_time__month", "survey_response__survey_channel"]),
+                     "metric_time__month", "survey_response__survey_channel")
+        tiers = by(sl.query(["repurchase_rate_by_segment"], ["metric_time__month", "repurchase_period__segment_value"],
+                            where=["{{ Dimension('repurchase_period__segment_type') }} = 'member_tier'"]),
+                   "metric_time__month", "repurchase_period__segment_value")
+        campaigns = by(sl.query(["campaign_roi"], ["campaign"]), "campaign")
+    compared = 0
+    for metric, values in marts.items():
+        for (month,), row in overall.items():
+            expected = values[(month, "all")]
+            assert (row[metric] is None) == (expected is None), (metric, month)
+            if expected is not None:
+                assert row[metric] == pytest.approx(expected, abs=1.5e-6), (metric, month)
+                compared += 1
+    for (month, ch), row in channel.items():
+        if ch == "None":  # anonymous responses: overall only
+            continue
+        assert row["nps"] == pytest.approx(nps_channel[(month, ch)], abs=1.5e-6), (month, ch)
+    for (month, tier), row in tiers.items():
+        if tier_rate[(month, tier)] is not None:
+            assert row["repurchase_rate_by_segment"] == pytest.approx(tier_rate[(month, tier)], abs=1.5e-6), (month, tier)
+            compared += 1
+    for (cid,), row in campaigns.items():
+        assert (row["campaign_roi"] is None) == (roi[int(cid)] is None), cid
+        if roi[int(cid)] is not None:
+            assert row["campaign_roi"] == pytest.approx(roi[int(cid)], abs=1.5e-6), cid
+    assert compared > 200 and len(channel) > 50 and len(campaigns) == len(roi), (compared, len(channel), len(campaigns))
+    # the saved queries, materialised into the serving file by tonight's publish
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        served = {name: con.execute(f"select count(*) from semantic.{name}").fetchone()[0] for name in saved_query_names()}
+        monthly = dict(con.execute("select cast(metric_time__month as varchar), nps from semantic.recommendation_monthly")
+                       .fetchall())
+    finally:
+        con.close()
+    assert len(served) >= 6 and all(n > 0 for n in served.values()), served
+    assert {m: overall[(m,)]["nps"] for m in monthly} == pytest.approx(monthly)
+
+
 def _check_morning_report(settings: Settings, night: date) -> None:
     """The DAG wrote the night's morning report; its numbers are the serving file's; a real
     browser with the network off draws every chart; the screenshot stays with the night."""
@@ -213,6 +289,7 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     assert orders2["mode"] == "incremental" and orders2["rows_landed"] > 0
 
     _check_morning_report(settings, d2)
+    _check_semantic_layer(settings)
 
     # --- night 3: a broken survey file fails the night; BI keeps night 2 -------------------
     advance(settings.sources_dir, days=1, bad_file="bad_header")

@@ -92,10 +92,15 @@ def test_two_nights_on_postgres_publish_what_duckdb_publishes(
 
     for name, (pg_tables, duck_tables) in {"night 1": (pg_night1, duck_night1),
                                            "night 2": (pg_night2, duck_night2)}.items():
+        # the semantic layer's saved queries are materialised on the DuckDB engine only (its
+        # semantic manifest names the relations as parsed for that target; DECISIONLOG)
+        assert any(t.startswith("semantic.") for t in duck_tables) and not any(t.startswith("semantic.") for t in pg_tables)
+        duck_tables = {t: rows for t, rows in duck_tables.items() if not t.startswith("semantic.")}
         assert set(pg_tables) == set(duck_tables) and any(t.startswith("marts.mart_") for t in pg_tables), name
         for table, rows in duck_tables.items():
             assert rows, (name, table)
             assert pg_tables[table] == rows, f"{name}: {table} differs between PostgreSQL and DuckDB"
     # the Parquet exports come from the PostgreSQL marts too
     exports = sorted(p.name for p in (pg.data_dir / "serving").rglob("*.parquet"))
-    assert exports == sorted(p.name for p in (duck.data_dir / "serving").rglob("*.parquet")) and exports
+    assert exports == sorted(p.name for p in (duck.data_dir / "serving").rglob("*.parquet")
+                             if not p.name.startswith("semantic_")) and exports

@@ -52,14 +52,14 @@ def _reader(serving: str, stop_at: float, out: mp.Queue) -> None:
 def test_reader_sees_whole_versions_while_publishing(data_dir: Path) -> None:
     settings = Settings.from_env()
     _build_warehouse(settings.warehouse_path, 1)
-    publish(settings, "1", export_parquet=False)
+    publish(settings, "1", export_parquet=False, semantic=False)  # a hand-made warehouse: no facts
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
     proc = ctx.Process(target=_reader, args=(str(settings.serving_path), time.time() + 6, out))
     proc.start()
     for version in range(2, 7):
         _build_warehouse(settings.warehouse_path, version)
-        publish(settings, str(version), export_parquet=(version == 6))
+        publish(settings, str(version), export_parquet=(version == 6), semantic=False)
     proc.join(30)
     results = []
     while not out.empty():
@@ -79,5 +79,5 @@ def test_publish_refuses_an_empty_warehouse(data_dir: Path) -> None:
     settings.warehouse_path.parent.mkdir(parents=True)
     duckdb.connect(str(settings.warehouse_path)).close()
     with pytest.raises(RuntimeError, match="no marts"):
-        publish(settings, "x")
+        publish(settings, "x", semantic=False)
     assert not settings.serving_path.exists()

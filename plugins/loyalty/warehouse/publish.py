@@ -48,7 +48,7 @@ def published_night(settings: Settings) -> str | None:
     return str(row[0]) if row else None
 
 
-def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -> Path:
+def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True, semantic: bool = True) -> Path:
     """Swap in the marts of night ``batch_id``; raises NewerNightPublished when the serving file
     already holds a later night (a re-run or backfill of an older night)."""
     current = published_night(settings)
@@ -68,6 +68,8 @@ def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -
             if not any(s == "marts" for s, _ in rows):
                 raise RuntimeError(f"no marts in {wh.describe()}: run dbt before publishing")
             wh.copy_into(con, rows)
+        if semantic:
+            rows += _add_semantic(con, settings)
         tables: dict[str, int] = {}
         for schema, name in rows:
             tables[f"{schema}.{name}"] = con.execute(f"select count(*) from {schema}.{name}").fetchall()[0][0]
@@ -90,6 +92,34 @@ def publish(settings: Settings, batch_id: str, *, export_parquet: bool = True) -
     return serving
 
 
+def _add_semantic(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[tuple[str, str]]:
+    """Run every saved query of the semantic layer and write its result as ``semantic.<name>``."""
+    from loyalty.warehouse.engines import engine_name
+    from loyalty.warehouse.semantic import SCHEMA, SemanticLayer, saved_query_names
+
+    if not saved_query_names():
+        log.warning("no semantic manifest with saved queries (dbt_project/target/semantic_manifest.json): "
+                    "the serving file gets no %s tables; run `loyalty setup-airflow` to parse the project", SCHEMA)
+        return []
+    if engine_name() != "duckdb":
+        # the semantic manifest names the relations as parsed for the DuckDB target
+        log.warning("the semantic layer's saved queries are materialised on the duckdb engine only; on %s, query "
+                    "MetricFlow (`mf query`) against the project parsed for that target", engine_name())
+        return []
+    with SemanticLayer(settings) as sl:
+        results = sl.saved_queries()
+    con.execute(f"create schema if not exists {SCHEMA}")
+    out = []
+    for name, table in results.items():
+        con.register("_saved_query", table)
+        try:
+            con.execute(f"create table {SCHEMA}.{name} as select * from _saved_query order by all")
+        finally:
+            con.unregister("_saved_query")
+        out.append((SCHEMA, name))
+    return out
+
+
 def _export_parquet(con: duckdb.DuckDBPyConnection, settings: Settings, tables: list[str]) -> None:
     """Also write each published table as Parquet (for tools that read files), swapped in whole."""
     from loyalty.extract.batches import replace_dir, staging_dir
@@ -97,7 +127,9 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, settings: Settings, tables: 
     final = settings.serving_path.parent / "parquet"
     work = staging_dir(final)
     for t in tables:
-        con.execute(f"copy {t} to {_lit(str(work / (t.split('.')[1] + '.parquet')))} (format parquet)")
+        schema, name = t.split(".")
+        file = f"semantic_{name}.parquet" if schema == "semantic" else f"{name}.parquet"
+        con.execute(f"copy {t} to {_lit(str(work / file))} (format parquet)")
     replace_dir(work, final)
 
 
