@@ -120,3 +120,57 @@ class SemanticLayer:
             out[name] = self.query(saved_query=name)
             log.info("semantic layer: saved query %s: %d rows", name, out[name].num_rows)
         return out
+
+
+def _definition(metric: dict[str, Any]) -> str:
+    tp = metric["type_params"]
+    kind = metric["type"]
+    if kind == "simple":
+        text = f"measure `{tp['measure']['name']}`"
+        if tp["measure"].get("fill_nulls_with") is not None:
+            text += f" (0 when absent: fill_nulls_with {tp['measure']['fill_nulls_with']})"
+    elif kind == "ratio":
+        text = f"`{tp['numerator']['name']}` / `{tp['denominator']['name']}`"
+    elif kind == "derived":
+        text = f"`{tp['expr']}`"
+    else:  # pragma: no cover - not used here
+        text = kind
+    filters = [f["where_sql_template"].strip() for f in (metric.get("filter") or {}).get("where_filters", [])]
+    return text + (f", where {'; '.join(f'`{f}`' for f in filters)}" if filters else "")
+
+
+def catalogue_markdown(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """The metric catalogue, generated from the semantic manifest (docs/METRIC_CATALOGUE.md)."""
+    manifest = json.loads(semantic_manifest_path(project_dir).read_text())
+    measure_model = {m["name"]: sm["name"] for sm in manifest["semantic_models"] for m in sm.get("measures", [])}
+
+    def models_of(metric: dict[str, Any]) -> str:
+        names = sorted({measure_model.get(m["name"], "?") for m in metric["type_params"].get("input_measures", [])})
+        return ", ".join(f"`{n}`" for n in names)
+
+    lines = ["# Metric catalogue", "",
+             "Generated from the semantic layer (`dbt_project/models/semantic/`) by `loyalty semantic-catalogue`;",
+             "do not edit by hand. Definitions: ../shared/METRICS.md. Query with `mf query --metrics <name> "
+             "--group-by metric_time__month` (README, \"The semantic layer\").", "",
+             "## Metrics", "", "| metric | label | type | definition | semantic models | description |",
+             "|---|---|---|---|---|---|"]
+    for m in sorted(manifest["metrics"], key=lambda m: m["name"]):
+        desc = " ".join((m.get("description") or "").split()).replace("|", "\\|")
+        definition = _definition(m).replace("|", "\\|")
+        lines.append(f"| `{m['name']}` | {m.get('label') or ''} | {m['type']} | {definition} | {models_of(m)} | {desc} |")
+    lines += ["", "## Dimensions and entities", "", "| semantic model | dbt model | entities | dimensions |",
+              "|---|---|---|---|"]
+    for sm in sorted(manifest["semantic_models"], key=lambda s: s["name"]):
+        ents = ", ".join(f"`{e['name']}` ({e['type']})" for e in sm.get("entities", []))
+        dims = ", ".join(f"`{d['name']}`" + (f" ({d['type_params']['time_granularity']})" if d["type"] == "time" else "")
+                         for d in sm.get("dimensions", []))
+        lines.append(f"| `{sm['name']}` | `{sm['node_relation']['alias']}` | {ents} | {dims} |")
+    lines += ["", "## Saved queries (materialised nightly as `semantic.<name>` in the serving file)", "",
+              "| saved query | label | metrics | group by | where |", "|---|---|---|---|---|"]
+    for q in sorted(manifest.get("saved_queries", []), key=lambda q: q["name"]):
+        p = q["query_params"]
+        where = "; ".join(f"`{w['where_sql_template'].strip()}`" for w in (p.get("where") or {}).get("where_filters", [])) \
+            if isinstance(p.get("where"), dict) else ""
+        lines.append(f"| `{q['name']}` | {q.get('label') or ''} | {', '.join(f'`{x}`' for x in p['metrics'])} "
+                     f"| {', '.join(f'`{g}`' for g in p['group_by'])} | {where} |")
+    return "\n".join(lines) + "\n"
