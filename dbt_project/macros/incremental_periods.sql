@@ -59,25 +59,31 @@
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set cols = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where {{ replace_changed_condition(target.identifier) }};
+
+    insert into {{ target }} ({{ cols }})
+    select {{ cols }} from {{ source }}
+{%- endmacro %}
+
+{#- The rows of a replace_changed model that tonight's build recomputes (a condition on the
+    target's columns, the target named `alias`). -#}
+{% macro replace_changed_condition(alias) -%}
     {%- set conditions = [] -%}
     {%- if config.get('dirty_sources') is not none -%}
         {%- do conditions.append("exists (select 1 from (" ~ dirty_period_keys() ~ ") as dirty where dirty.period_grain = "
-            ~ target.identifier ~ ".period_grain and dirty.period_start = " ~ target.identifier ~ ".period_start)") -%}
+            ~ alias ~ ".period_grain and dirty.period_start = " ~ alias ~ ".period_start)") -%}
     {%- endif -%}
     {%- if config.get('replace_city_rows', false) -%}
-        {%- do conditions.append("segment_type = 'city'") -%}
+        {%- do conditions.append(alias ~ ".segment_type = 'city'") -%}
     {%- endif -%}
     {%- if config.get('changed_customer_sources') -%}
-        {%- do conditions.append("customer_id in (" ~ changed_customer_ids() ~ ")") -%}
+        {%- do conditions.append(alias ~ ".customer_id in (" ~ changed_customer_ids() ~ ")") -%}
     {%- endif -%}
     {%- if not conditions -%}
         {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ ": strategy replace_changed needs dirty_sources or changed_customer_sources") }}
     {%- endif -%}
-    delete from {{ target }}
-    where {{ conditions | join('\n        or ') }};
-
-    insert into {{ target }} ({{ cols }})
-    select {{ cols }} from {{ source }}
+    {{ conditions | join('\n        or ') }}
 {%- endmacro %}
 
 {#- The changed customers for the model's config changed_customer_sources. -#}
@@ -163,6 +169,10 @@
         {{- return('') -}}
     {%- endif -%}
     {%- set watermark = periods.schema ~ '.int_build_watermark' -%}
+    {{- return(adapter.dispatch('write_build_watermark', 'loyalty')(watermark, periods)) -}}
+{%- endmacro %}
+
+{% macro default__write_build_watermark(watermark, periods) -%}
     create table if not exists {{ watermark }} (
         batch_id {{ dbt.type_string() }}, business_date date, calendar_start date, built_at {{ dbt.type_timestamp() }}
     );
@@ -173,4 +183,18 @@
         {{ business_date() }},
         (select min(period_start) from {{ periods }} where period_grain = 'day'),
         {{ loaded_at() }}
+{%- endmacro %}
+
+{#- Spark: one statement per call and no DELETE; the rows kept are rewritten (they are few) -#}
+{% macro spark__write_build_watermark(watermark, periods) -%}
+    {%- do run_query("create table if not exists " ~ watermark ~ " (batch_id string, business_date date, "
+                     ~ "calendar_start date, built_at timestamp) using parquet") -%}
+    {%- do run_query("drop table if exists " ~ watermark ~ "__dbt_next") -%}
+    {%- do run_query("create table " ~ watermark ~ "__dbt_next using parquet as select * from " ~ watermark
+                     ~ " where " ~ ('false' if flags.FULL_REFRESH else 'batch_id <> ' ~ batch_id())
+                     ~ " union all select " ~ batch_id() ~ ", " ~ business_date() ~ ", (select min(period_start) from "
+                     ~ periods ~ " where period_grain = 'day'), " ~ loaded_at()) -%}
+    {%- do run_query("insert overwrite table " ~ watermark ~ " select * from " ~ watermark ~ "__dbt_next") -%}
+    {%- do run_query("drop table if exists " ~ watermark ~ "__dbt_next") -%}
+    select 1
 {%- endmacro %}

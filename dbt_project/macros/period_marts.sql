@@ -95,10 +95,10 @@
 
 {#- The first columns of every period mart: its grain. -#}
 {% macro period_keys() -%}
-    cast(period_grain as varchar) as period_grain,
+    cast(period_grain as {{ type_varchar() }}) as period_grain,
         cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value
+        cast(segment_type as {{ type_varchar() }}) as segment_type,
+        cast(segment_value as {{ type_varchar() }}) as segment_value
 {%- endmacro %}
 
 {#- `relation` with the customer's current city ('unknown' when not known yet) and their member

@@ -49,5 +49,5 @@
 {# casts shared by every metric mart's last columns #}
 {% macro mart_metadata() -%}
     {{ loaded_at() }} as _loaded_at,
-    cast({{ batch_id() }} as varchar) as _batch_id
+    cast({{ batch_id() }} as {{ type_varchar() }}) as _batch_id
 {%- endmacro %}

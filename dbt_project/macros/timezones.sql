@@ -14,6 +14,11 @@
     timezone('{{ var("business_tz") }}', timezone('UTC', cast({{ column }} as timestamp)))
 {%- endmacro %}
 
+{#- Spark (session time zone UTC): from_utc_timestamp shifts a UTC wall clock to the zone's -#}
+{% macro spark__to_business_time(column) -%}
+    cast(from_utc_timestamp(cast({{ column }} as timestamp), '{{ var("business_tz") }}') as timestamp)
+{%- endmacro %}
+
 {# naive business-local timestamp -> naive UTC timestamp #}
 {% macro from_business_time(column) -%}
     {{ return(adapter.dispatch('from_business_time', 'loyalty')(column)) }}
@@ -30,4 +35,8 @@
 {# naive UTC timestamp -> business date #}
 {% macro to_business_date(column) -%}
     cast({{ to_business_time(column) }} as date)
+{%- endmacro %}
+
+{% macro spark__from_business_time(column) -%}
+    cast(to_utc_timestamp(cast({{ column }} as timestamp), '{{ var("business_tz") }}') as timestamp)
 {%- endmacro %}

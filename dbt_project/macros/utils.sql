@@ -14,7 +14,7 @@
 
 {# numerator / denominator as a double; NULL when the denominator is 0 or NULL #}
 {% macro safe_divide(numerator, denominator) -%}
-    (cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0))
+    (cast({{ numerator }} as {{ type_double() }}) / nullif(cast({{ denominator }} as {{ type_double() }}), 0))
 {%- endmacro %}
 
 {# continuous percentile (linear interpolation), NULLs ignored, same on both engines #}
@@ -24,8 +24,31 @@
 
 {# hours between two timestamps, fractional (elapsed time, sub-second parts included) #}
 {% macro hours_between(start_ts, end_ts) -%}
-    (cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) as double precision) / 3600.0)
+    {{ return(adapter.dispatch('hours_between', 'loyalty')(start_ts, end_ts)) }}
 {%- endmacro %}
+
+{% macro default__hours_between(start_ts, end_ts) -%}
+    (cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) as {{ type_double() }}) / 3600.0)
+{%- endmacro %}
+
+{#- Spark: microseconds since the epoch (the session time zone is UTC, timestamps are naive UTC) -#}
+{% macro spark__hours_between(start_ts, end_ts) -%}
+    (cast(unix_micros(cast({{ end_ts }} as timestamp)) - unix_micros(cast({{ start_ts }} as timestamp)) as double) / 3600000000.0)
+{%- endmacro %}
+
+{#- Type names that differ per engine (Spark has neither `double precision` nor a `varchar`
+    without a length) -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'loyalty')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}double precision{%- endmacro %}
+{% macro spark__type_double() -%}double{%- endmacro %}
+
+{% macro type_varchar() -%}
+    {{ return(adapter.dispatch('type_varchar', 'loyalty')()) }}
+{%- endmacro %}
+{% macro default__type_varchar() -%}varchar{%- endmacro %}
+{% macro spark__type_varchar() -%}string{%- endmacro %}
 
 {# Keyed pseudonym of a normalized PII value: HMAC-SHA256(key, value) as 64 hex digits, the
    same on every engine. The key never appears in SQL: on DuckDB a function registered by the
@@ -44,6 +67,13 @@
 
 {% macro postgres__pii_pseudonym(expression) -%}
     encode(hmac(convert_to({{ expression }}, 'UTF8'), convert_to(current_setting('loyalty.pii_key'), 'UTF8'), 'sha256'), 'hex')
+{%- endmacro %}
+
+{#- Spark: HMAC-SHA256 from sha2, H((K ^ opad) || H((K ^ ipad) || m)). The pads are derived
+    from the key by loyalty.warehouse.pii and reach the session as settings (profiles.yml);
+    Spark substitutes ${...} when it parses, so the SQL dbt logs holds only their names. -#}
+{% macro spark__pii_pseudonym(expression) -%}
+    sha2(concat(unhex('${spark.loyalty.pii_opad}'), unhex(sha2(concat(unhex('${spark.loyalty.pii_ipad}'), encode({{ expression }}, 'UTF-8')), 256))), 256)
 {%- endmacro %}
 
 {#- What a build needs on its engine before any model: pgcrypto on PostgreSQL (hmac). -#}
@@ -96,7 +126,7 @@
     absolute error below 1e-14, on every engine (no erf() in DuckDB or Spark). -#}
 {% macro normal_upper_tail(x) -%}
     (case
-        when {{ x }} > 37 then cast(0 as double precision)
+        when {{ x }} > 37 then cast(0 as {{ type_double() }})
         when {{ x }} < 7.07106781186547 then
             exp(-0.5 * {{ x }} * {{ x }})
             * ((((((0.0352624965998911 * {{ x }} + 0.700383064443688) * {{ x }} + 6.37396220353165) * {{ x }}
@@ -110,4 +140,23 @@
             / ({{ x }} + 1.0 / ({{ x }} + 2.0 / ({{ x }} + 3.0 / ({{ x }} + 4.0 / ({{ x }} + 0.65)))))
             / 2.506628274631
     end)
+{%- endmacro %}
+
+{#- ISO day of the week, Monday 1 to Sunday 7 -#}
+{% macro iso_day_of_week(date_expr) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'loyalty')(date_expr)) }}
+{%- endmacro %}
+{% macro default__iso_day_of_week(date_expr) -%}extract(isodow from {{ date_expr }}){%- endmacro %}
+{% macro spark__iso_day_of_week(date_expr) -%}extract(dayofweek_iso from {{ date_expr }}){%- endmacro %}
+
+{#- Replace every match of a regular expression (PostgreSQL and DuckDB need flag 'g'; Spark's
+    fourth argument is a position, and it replaces every match) -#}
+{% macro regexp_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regexp_replace_all', 'loyalty')(expression, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+{% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ pattern }}, {{ replacement }})
 {%- endmacro %}

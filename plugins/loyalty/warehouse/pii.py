@@ -93,11 +93,25 @@ def _mask(key: str) -> None:
     mask_secret(key)
 
 
+def hmac_pads(key: str) -> tuple[str, str]:
+    """HMAC-SHA256's inner and outer pads of ``key`` (RFC 2104), as hex: what the Spark SQL form
+    of the pseudonym (``spark__pii_pseudonym``) hashes with. They are as secret as the key."""
+    k = key.encode()
+    if len(k) > 64:
+        k = hashlib.sha256(k).digest()
+    k = k.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in k).hex(), bytes(b ^ 0x5C for b in k).hex()
+
+
 def dbt_environment(key: str, target: str | None = None) -> dict[str, str]:
-    """What a dbt process needs to pseudonymise: the key for the DuckDB plugin, and for
-    PostgreSQL the session setting pgcrypto's ``hmac`` reads (never in SQL)."""
+    """What a dbt process needs to pseudonymise: the key for the DuckDB plugin, for PostgreSQL
+    the session setting pgcrypto's ``hmac`` reads, for Spark the key's HMAC pads as session
+    settings (profiles.yml); never in SQL."""
     env = {KEY_ENV: key}
-    if (target or os.environ.get("LOYALTY_DBT_TARGET", "duckdb")) == "postgres":
+    target = target or os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
+    if target == "spark":
+        env["LOYALTY_SPARK_PII_IPAD"], env["LOYALTY_SPARK_PII_OPAD"] = hmac_pads(key)
+    if target == "postgres":
         options = os.environ.get("PGOPTIONS", "")
         options = " ".join(o for o in options.split() if PG_SETTING not in o)
         env["PGOPTIONS"] = f"{options} -c {PG_SETTING}={key}".strip()

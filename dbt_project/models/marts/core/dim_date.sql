@@ -66,7 +66,7 @@ final as (
         cast(extract(month from date_day) as integer) as month_number,
         cast(extract(day from date_day) as integer) as day_of_month,
         -- ISO day of week, Monday = 1
-        cast(extract(isodow from date_day) as integer) as day_of_week,
+        cast({{ iso_day_of_week("date_day") }} as integer) as day_of_week,
         date_day = {{ business_date() }} as is_business_date
     from days
 

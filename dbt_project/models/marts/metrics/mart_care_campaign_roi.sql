@@ -23,9 +23,9 @@ aggregated as (
         sum(case when not is_holdout and has_window_order then 1 else 0 end) as treated_repurchasers,
         sum(case when is_holdout and has_window_order then 1 else 0 end) as holdout_repurchasers,
         -- sample variances (n - 1) of a customer's window revenue, 0 when they bought nothing
-        var_samp(case when not is_holdout then cast(window_revenue_amount as double precision) end)
+        var_samp(case when not is_holdout then cast(window_revenue_amount as {{ type_double() }}) end)
             as treated_revenue_variance,
-        var_samp(case when is_holdout then cast(window_revenue_amount as double precision) end)
+        var_samp(case when is_holdout then cast(window_revenue_amount as {{ type_double() }}) end)
             as holdout_revenue_variance
     from campaign_customers
     group by campaign_id
@@ -125,9 +125,9 @@ final as (
 
     select
         cast(campaign_id as integer) as campaign_id,
-        cast(campaign_name as varchar) as campaign_name,
-        cast(campaign_type as varchar) as campaign_type,
-        cast(campaign_channel as varchar) as campaign_channel,
+        cast(campaign_name as {{ type_varchar() }}) as campaign_name,
+        cast(campaign_type as {{ type_varchar() }}) as campaign_type,
+        cast(campaign_channel as {{ type_varchar() }}) as campaign_channel,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
         {{ bigints(['treated_customers', 'holdout_customers']) }},

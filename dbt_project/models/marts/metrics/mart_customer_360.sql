@@ -185,15 +185,15 @@ final as (
 
     select
         cast(customer_id as bigint) as customer_id,
-        cast(phone_hash as varchar) as phone_hash,
-        cast(email_hash as varchar) as email_hash,
-        cast(gender as varchar) as gender,
-        cast(city as varchar) as city,
-        cast(signup_channel as varchar) as signup_channel,
+        cast(phone_hash as {{ type_varchar() }}) as phone_hash,
+        cast(email_hash as {{ type_varchar() }}) as email_hash,
+        cast(gender as {{ type_varchar() }}) as gender,
+        cast(city as {{ type_varchar() }}) as city,
+        cast(signup_channel as {{ type_varchar() }}) as signup_channel,
         cast(registered_date as date) as registered_date,
         cast(member_id as bigint) as member_id,
-        cast(member_tier as varchar) as member_tier,
-        cast(member_status as varchar) as member_status,
+        cast(member_tier as {{ type_varchar() }}) as member_tier,
+        cast(member_status as {{ type_varchar() }}) as member_status,
         cast(joined_date as date) as joined_date,
         cast(first_order_date as date) as first_order_date,
         cast(last_order_date as date) as last_order_date,
@@ -214,7 +214,7 @@ final as (
             when recency_score <= 2 and frequency_score >= 3 then 'at_risk'
             when recency_score <= 2 and frequency_score <= 2 then 'hibernating'
             else 'needs_attention'
-        end as varchar) as rfm_segment,
+        end as {{ type_varchar() }}) as rfm_segment,
         cast(latest_nps_score as integer) as latest_nps_score,
         cast(latest_satisfaction_score as integer) as latest_satisfaction_score,
         {{ bigints(['complaints', 'open_complaints', 'referrals_made', 'referrals_converted', 'care_touches_received']) }},

@@ -20,7 +20,7 @@ renamed as (
         gender,
         city,
         signup_channel,
-        {{ pii_hash("regexp_replace(phone, '[^0-9]', '', 'g')") }} as phone_hash,
+        {{ pii_hash(regexp_replace_all('phone', "'[^0-9]'", "''")) }} as phone_hash,
         {{ pii_hash("lower(trim(email))") }} as email_hash,
 
         -- dates

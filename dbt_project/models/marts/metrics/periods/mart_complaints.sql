@@ -60,7 +60,7 @@ ticket_aggregated as (
         'p90_resolution_hours': percentile(0.9, 'case when is_resolved = 1 then resolution_hours end'),
         'median_first_response_hours': percentile(0.5, 'case when is_created = 1 then first_response_hours end'),
         'reopened_resolved': 'sum(case when is_resolved = 1 and reopen_count > 0 then 1 else 0 end)',
-        'post_resolution_satisfaction': 'avg(case when is_resolved = 1 then cast(satisfaction_after as double precision) end)',
+        'post_resolution_satisfaction': 'avg(case when is_resolved = 1 then cast(satisfaction_after as ' ~ type_double() ~ ') end)',
         'post_resolution_satisfaction_responses':
             'sum(case when is_resolved = 1 and satisfaction_after is not null then 1 else 0 end)',
         'compensation_amount': 'sum(case when is_created = 1 then compensation_amount else 0 end)',

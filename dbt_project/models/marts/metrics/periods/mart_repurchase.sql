@@ -89,7 +89,7 @@ final as (
             when repurchase_rate > 0.70 then 'high'
             when repurchase_rate >= 0.30 then 'medium'
             else 'low'
-        end as varchar) as repurchase_band,
+        end as {{ type_varchar() }}) as repurchase_band,
         cast(orders as bigint) as orders,
         cast(revenue as numeric(18, 2)) as revenue,
         cast(buyers as bigint) as buyers,
