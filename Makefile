@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench lint typecheck docs clean serve-tickets
+.PHONY: install demo test bench bench-engines lint typecheck docs clean serve-tickets
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ test: install
 SCALE ?= medium
 bench: install
 	$(BIN)/python -m loyalty.bench --scale $(SCALE)
+
+## dbt build times by engine (DuckDB, Spark): a full and an incremental night. SCALE=small|medium
+bench-engines: install
+	$(BIN)/python -m loyalty.bench_engines --scale $(SCALE)
 
 lint: install
 	$(BIN)/ruff check plugins dags tests

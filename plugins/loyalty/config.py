@@ -11,6 +11,7 @@ survey inbox                ``<sources>/survey_inbox``                       ``L
 raw zone (Parquet)          ``<data>/raw``                                   ``LOYALTY_RAW_DIR``
 quarantine (Parquet)        ``<data>/quarantine``                            (under the data root)
 warehouse (DuckDB)          ``<data>/warehouse/loyalty.duckdb``              ``LOYALTY_WAREHOUSE``
+warehouse (Spark target)    ``<warehouse's folder>/spark``                   ``LOYALTY_SPARK_DIR``
 serving file for BI         ``<data>/serving/loyalty.duckdb``                ``LOYALTY_SERVING``
 audit trail                 ``<data>/audit``                                 (under the data root)
 dbt project                 ``<repo>/dbt_project``                           ``LOYALTY_DBT_PROJECT_DIR``

@@ -45,6 +45,9 @@ def prepare_environment(settings: Settings | None = None) -> dict[str, str]:
         "LOYALTY_WAREHOUSE": str(settings.warehouse_path),
         "LOYALTY_DATA_DIR": str(settings.data_dir),
     }
+    from loyalty.warehouse.spark import environment as spark_environment
+
+    env.update(spark_environment(settings))  # where the spark target keeps its warehouse
     if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
     if "AIRFLOW_CONN_LOYALTY_SHOP_DB" not in os.environ:

@@ -253,7 +253,7 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
                 # full build); the rest were validated the night that computed them
                 query = f"select * from ({query}) as scoped where _batch_id = {_sql_literal(batch_id)}"
                 where[suite.name] = f"{relation} (rows computed by batch {batch_id})"
-            frame = _decimals_as_float(wh.to_arrow(query)).to_pandas()
+            frame = _decimals_as_float(wh.to_arrow(wh.dialect(query))).to_pandas()
             bound = bind(suite, RuleContext(batch_id=batch_id, row_count=len(frame), known_batches=known))
             run = runner.validate_frame(settings, bound, frame, gate="mart", batch_id=batch_id, run_id=run_id,
                                         update_docs=False)

@@ -83,7 +83,36 @@ def _is_duckdb(con: Any) -> bool:
     return isinstance(con, duckdb.DuckDBPyConnection)
 
 
+def _is_spark(con: Any) -> bool:
+    return hasattr(con, "sparkContext")
+
+
+def _spark_files(settings: Settings, files_or_glob: str) -> Any:
+    """The result files' rows, read by DuckDB, as Arrow (for a Spark warehouse)."""
+    import duckdb
+
+    duck = duckdb.connect()
+    try:
+        return duck.execute(_files_query(files_or_glob)).to_arrow_table()
+    finally:
+        duck.close()
+
+
+def _spark_archive(spark: Any) -> Any:
+    """The archive on Spark (created when missing), as Arrow."""
+    from loyalty.warehouse.spark import query_arrow, relation_exists, spark_type
+
+    spark.sql("create database if not exists audit")
+    if not relation_exists(spark, ARCHIVE):
+        cols = ", ".join(f"`{c}` {spark_type(t)}" for c, t in RESULT_SQL_TYPES.items())
+        spark.sql(f"create table {ARCHIVE} ({cols}) using parquet")
+    return query_arrow(spark, f"select * from {ARCHIVE}")
+
+
 def _ensure_archive(con: Any) -> None:
+    if _is_spark(con):
+        _spark_archive(con)
+        return
     con.execute("create schema if not exists audit")
     if _is_duckdb(con):
         types = RESULT_SQL_TYPES
@@ -109,6 +138,17 @@ def archive_night(con: Any, settings: Settings, batch_id: str) -> int:
     if not files:
         return 0
     src = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
+    if _is_spark(con):  # no DELETE: the archive is small, rewritten whole
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from loyalty.warehouse.spark import replace_table
+
+        archive = _spark_archive(con)
+        night = _spark_files(settings, src)
+        kept = archive.filter(pc.not_equal(archive["batch_id"], batch_id))
+        replace_table(con, ARCHIVE, pa.concat_tables([kept.cast(night.schema), night]))
+        return night.num_rows
     if _is_duckdb(con):
         con.execute(f"delete from {ARCHIVE} where batch_id = ?", [batch_id])
         con.execute(f"insert into {ARCHIVE} {_files_query(src)}")
@@ -135,6 +175,16 @@ def register_audit_views(con: Any, settings: Settings) -> None:
     _ensure_archive(con)
     root = validations_dir(settings)
     on_disk = bool(list(root.glob("batch_id=*/*.parquet")))
+    if _is_spark(con):
+        from loyalty.warehouse.spark import replace_table
+
+        files = _spark_files(settings, _lit(str(root / "batch_id=*" / "*.parquet"))) if on_disk else \
+            _spark_archive(con).slice(0, 0)
+        replace_table(con, "audit.validation_results_files", files)
+        con.sql(f"create or replace view audit.validation_results as select * from audit.validation_results_files "
+                f"union all select * from {ARCHIVE} where batch_id not in "
+                "(select distinct batch_id from audit.validation_results_files)")
+        return
     if _is_duckdb(con):
         if on_disk:
             files = _files_query(_lit(str(root / "batch_id=*" / "*.parquet")))

@@ -1,10 +1,10 @@
 """The warehouse engine, one setting for the whole night: ``LOYALTY_DBT_TARGET`` (the dbt target
-of ``dbt_project/profiles.yml``: ``duckdb``, the default, or ``postgres``).
+of ``dbt_project/profiles.yml``: ``duckdb``, the default, ``postgres`` or ``spark``).
 
 Every step that touches the warehouse goes through ``open_engine``:
 
-- the register step of ``dbt.dbt_build`` exposes (DuckDB: views over the Parquet) or loads
-  (PostgreSQL: ``COPY`` of the batches it does not hold yet) the raw zone;
+- the register step of ``dbt.dbt_build`` exposes (DuckDB, Spark: views over the Parquet) or
+  loads (PostgreSQL: ``COPY`` of the batches it does not hold yet) the raw zone;
 - the mart gate reads the marts' frames from it;
 - publish copies the marts and BI dimensions from it into the serving file (and Parquet);
 - retention archives validation rows in it; the watcher asks it for the newest built night.
@@ -24,7 +24,7 @@ import duckdb
 
 from loyalty.config import Settings
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
 
 
 def engine_name() -> str:
@@ -83,6 +83,11 @@ class Engine:
 
     def to_arrow(self, query: str) -> Any:
         raise NotImplementedError
+
+    def dialect(self, query: str) -> str:
+        """An expectation's query (written in the SQL DuckDB and PostgreSQL share) in this
+        engine's dialect."""
+        return query
 
     def tables(self, where: str) -> list[tuple[str, str]]:
         """(schema, table) of ``information_schema.tables`` rows matching ``where``."""
@@ -212,6 +217,84 @@ class PostgresEngine(Engine):
             return fn(pg)
 
 
+class SparkEngine(Engine):
+    """Spark in session mode (``loyalty.warehouse.spark``). The session is shared with dbt in
+    one process and outlives ``close`` (starting one costs ~6 s); the process's exit ends it."""
+
+    name = "spark"
+    _schema_refreshed = False
+
+    def _connect(self) -> Any:
+        from loyalty.warehouse import spark
+
+        return spark.session(self.settings)
+
+    def close(self) -> None:
+        self._connection = None  # the session stays for the process's next user (dbt, a gate)
+
+    def describe(self) -> str:
+        from loyalty.warehouse import spark
+
+        return spark.describe(self.settings)
+
+    def exists(self) -> bool:
+        from loyalty.warehouse import spark
+
+        return (spark.spark_dir(self.settings) / "metastore_db").exists()
+
+    def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
+        from loyalty.warehouse import spark
+
+        return spark.register_raw(self.settings, also=also)
+
+    def relation_exists(self, relation: str) -> bool:
+        from loyalty.warehouse import spark
+
+        return spark.relation_exists(self.connection, relation)
+
+    def to_arrow(self, query: str) -> Any:
+        from loyalty.warehouse import spark
+
+        if "information_schema." in query and not self._schema_refreshed:
+            spark.refresh_information_schema(self.connection)
+            self._schema_refreshed = True
+        return spark.query_arrow(self.connection, query)
+
+    def dialect(self, query: str) -> str:
+        import sqlglot
+
+        return str(sqlglot.transpile(query, read="duckdb", write="spark")[0])
+
+    def tables(self, where: str) -> list[tuple[str, str]]:
+        """Spark has no information_schema: the catalogue's tables, filtered by ``where`` in DuckDB."""
+        import pyarrow as pa
+
+        from loyalty.warehouse import spark
+
+        listed = spark.tables(self.connection)
+        frame = pa.table({"table_schema": [s for s, _ in listed], "table_name": [n for _, n in listed]},
+                         schema=pa.schema([("table_schema", pa.string()), ("table_name", pa.string())]))
+        duck = duckdb.connect()
+        try:
+            duck.register("tables", frame)
+            return [tuple(r) for r in duck.execute(f"select table_schema, table_name from tables where {where} "
+                                                   "order by 1, 2").fetchall()]
+        finally:
+            duck.close()
+
+    def copy_into(self, duck: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
+        for schema, name in relations:
+            duck.execute(f"create schema if not exists {schema}")
+            duck.register("_spark_rows", self.to_arrow(f"select * from {schema}.`{name}`"))
+            try:
+                duck.execute(f"create table {schema}.{name} as select * from _spark_rows")
+            finally:
+                duck.unregister("_spark_rows")
+
+    def execute(self, fn: Callable[[Any], Any]) -> Any:
+        return fn(self.connection)
+
+
 def open_engine(settings: Settings, name: str | None = None) -> Engine:
     name = name or engine_name()
-    return {"duckdb": DuckDBEngine, "postgres": PostgresEngine}[name](settings)
+    return {"duckdb": DuckDBEngine, "postgres": PostgresEngine, "spark": SparkEngine}[name](settings)

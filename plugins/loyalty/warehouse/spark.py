@@ -127,7 +127,7 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
         else:
             body = _empty_select(cols)
         spark.sql(f"create or replace view raw.{name} as {body}")
-        counts[name] = int(spark.sql(f"select count(*) as n from raw.{name}").collect()[0]["n"])
+        counts[name] = _parquet_rows(batches.raw_glob(settings, name)) if files else 0
 
     duck = duckdb.connect()
     try:
@@ -149,7 +149,7 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
         duck.register("ledger_rows", ledger)
         ledger = duck.sql("select *, rows_read = rows_landed + rows_quarantined + rows_duplicate as is_reconciled "
                           "from ledger_rows").to_arrow_table()
-        _replace_table(spark, "raw.load_ledger", ledger)
+        replace_table(spark, "raw.load_ledger", ledger)
         if list(settings.quarantine_dir.glob("*/batch_id=*/part-0.parquet")):
             select = ", ".join(f"cast(\"{c}\" as {t}) as \"{c}\"" for c, t in QUARANTINE_COLUMNS.items())
             glob = str(batches.quarantine_glob(settings)).replace("'", "''")
@@ -157,7 +157,7 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
         else:
             quarantine = duck.sql("select " + ", ".join(f"cast(null as {t}) as \"{c}\"" for c, t in QUARANTINE_COLUMNS.items())
                                   + " where false").to_arrow_table()
-        _replace_table(spark, "raw.quarantine", quarantine)
+        replace_table(spark, "raw.quarantine", quarantine)
     finally:
         duck.close()
     for register in also:
@@ -166,10 +166,21 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
     return counts
 
 
-def _replace_table(spark: Any, relation: str, arrow: Any) -> None:
+def _parquet_rows(glob: str) -> int:
+    """Rows of the Parquet files (from their footers, by DuckDB: a Spark job per count costs more)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return int(con.execute("select count(*) from read_parquet(?)", [glob]).fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def replace_table(spark: Any, relation: str, arrow: Any) -> None:
     """Replace a small table with an Arrow table's rows (Parquet, in the Spark warehouse)."""
-    frame = spark.createDataFrame(arrow.to_pandas(), schema=_arrow_schema_ddl(arrow.schema)) if arrow.num_rows else \
-        spark.createDataFrame([], schema=_arrow_schema_ddl(arrow.schema))
+    ddl = _arrow_schema_ddl(arrow.schema)
+    frame = spark.createDataFrame(arrow, schema=ddl) if arrow.num_rows else spark.createDataFrame([], schema=ddl)
     frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
 
 
@@ -215,12 +226,39 @@ def query_arrow(spark: Any, query: str) -> Any:
     return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
+def refresh_information_schema(spark: Any) -> None:
+    """Spark has no ``information_schema``: database ``information_schema`` with tables
+    ``tables`` and ``columns`` (the standard's leading columns) from the catalogue, for the
+    expectations that ask it (``expectations/marts/*_no_pii.json``)."""
+    import pyarrow as pa
+
+    listed = tables(spark)
+    cols: dict[str, list[Any]] = {"table_schema": [], "table_name": [], "column_name": [], "ordinal_position": [],
+                                  "data_type": []}
+    for schema, name in listed:
+        if schema == "information_schema":
+            continue
+        for i, c in enumerate(spark.catalog.listColumns(name, schema), start=1):
+            for k, v in zip(cols, (schema, name, c.name, i, c.dataType), strict=True):
+                cols[k].append(v)
+    spark.sql("create database if not exists information_schema")
+    replace_table(spark, "information_schema.columns", pa.table(
+        cols, schema=pa.schema([(k, pa.int64() if k == "ordinal_position" else pa.string()) for k in cols])))
+    kinds = {(db.name, t.name): ("VIEW" if t.tableType == "VIEW" else "BASE TABLE")
+             for db in spark.catalog.listDatabases() for t in spark.catalog.listTables(db.name)}
+    own = [(s, n) for s, n in listed if s != "information_schema"]
+    replace_table(spark, "information_schema.tables", pa.table(
+        {"table_schema": [s for s, _ in own], "table_name": [n for _, n in own],
+         "table_type": [kinds.get(k, "BASE TABLE") for k in own]}))
+
+
 def tables(spark: Any, where_schemas: list[str] | None = None) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for db in spark.catalog.listDatabases():
         if where_schemas is not None and db.name not in where_schemas:
             continue
         for t in spark.catalog.listTables(db.name):
-            if not t.isTemporary:
+            # <model>__dbt_next: the incremental strategies' work tables (macros/spark.sql)
+            if not t.isTemporary and "__dbt_" not in t.name:
                 out.append((db.name, t.name))
     return sorted(out)
