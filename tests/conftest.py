@@ -143,15 +143,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # up. So the native deployment and the three nights start at once on different workers, and
 # the short tests fill in around them.
 LONG_TESTS_FIRST = (
+    # the longest (three engines, six nights) with a short one: the other worker starts two long ones
+    "tests/pipeline/test_engine_nights.py::test_two_nights_on_postgres_and_spark_publish_what_duckdb_publishes",
+    "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
     "tests/pipeline/test_older_nights.py::test_backfill_in_any_order_then_a_moved_serving_file",
     "tests/deploy/test_native_deployment.py::test_nightly_dag_runs_under_scheduler_via_rest_api",
     "tests/deploy/test_celery_deployment.py::test_a_night_on_two_celery_workers_equals_the_local_executor_night",
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
-    "tests/pipeline/test_postgres_night.py::test_two_nights_on_postgres_publish_what_duckdb_publishes",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
-    "tests/dbt/test_dbt_engines.py::test_marts_equal_on_duckdb_and_postgres",
     "tests/dbt/test_dbt_incremental.py::test_two_incremental_nights_equal_full_refresh",
-    "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
 )
 
 

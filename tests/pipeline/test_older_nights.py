@@ -1,12 +1,12 @@
 """Re-running older nights, as a backfill or a clear in the UI would, in any order; the
 retention of per-night artefacts; and a serving file that moves.
 
-A straight run loads four nights (across a week's boundary). Re-running all four in a shuffled order then succeeds
+A straight run loads three nights (across a week's boundary). Re-running all three in a shuffled order then succeeds
 night by night (an older night rebuilds from the raw batches up to itself and keeps its landed
 batches), every night's audit report says what the straight run's said, the serving file never
 goes back (BI keeps the newest night) and ends equal, value for value, to the straight run's.
 With LOYALTY_RETENTION_NIGHTS=2 only two nights of artefacts stay on disk while
-``audit.validation_results`` keeps all four. Last, the serving file is moved and the next
+``audit.validation_results`` keeps all three. Last, the serving file is moved and the next
 night publishes there (the Asset's identity does not depend on the path).
 """
 
@@ -24,8 +24,8 @@ from helpers import serving_night
 from loyalty.config import Settings
 
 D0 = date(2026, 11, 15)
-NIGHTS = [D0 + timedelta(days=i) for i in range(4)]  # Sunday to Wednesday: a week starts inside
-SHUFFLED = [NIGHTS[i] for i in (2, 0, 3, 1)]  # backwards and forwards
+NIGHTS = [D0 + timedelta(days=i) for i in range(3)]  # Sunday to Tuesday: a week starts inside
+SHUFFLED = [NIGHTS[i] for i in (1, 0, 2)]  # backwards, further back, then forwards to the newest
 
 
 def _serving(settings: Settings) -> dict[str, list[tuple]]:
