@@ -106,7 +106,9 @@ def run(scale: str) -> dict[str, Any]:
     for engine in ENGINES:
         # each engine lands the same generated sources into its own data dir (same rows)
         data = root / engine
-        env = {**sources_env, "LOYALTY_DATA_DIR": str(data)}
+        env = {**sources_env, "LOYALTY_DATA_DIR": str(data),
+               "LOYALTY_WAREHOUSE": str(data / "warehouse" / "loyalty.duckdb"),
+               "LOYALTY_SPARK_DIR": str(data / "warehouse" / "spark")}
         shutil.copytree(root / "sources-data" / "sources", data / "sources")
         _land(env, D1.isoformat())
         night1 = _build(env, engine, D1.isoformat(), full=True)
