@@ -137,19 +137,20 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
-# The tests that take minutes (DAG runs, whole dbt builds), in the order the two pytest-xdist
-# workers should start them: `--dist load` hands each worker two tests to begin with (1st and
-# 2nd to one, 3rd and 4th to the other), then one at a time as they free up. So the Spark
-# nights (the longest) start beside a short test, and the other worker takes two long ones.
+# The tests that take minutes (DAG runs, whole dbt builds), longest first, in the order the
+# two pytest-xdist workers should start them: `--dist load` hands each worker two tests to
+# begin with (1st and 2nd to one, 3rd and 4th to the other), then one at a time as they free
+# up. So the native deployment and the three nights start at once on different workers, and
+# the short tests fill in around them.
 LONG_TESTS_FIRST = (
-    "tests/pipeline/test_engine_nights.py::test_two_nights_on_spark_publish_what_duckdb_publishes",
+    # the longest (three engines, six nights) with a short one: the other worker starts two long ones
+    "tests/pipeline/test_engine_nights.py::test_two_nights_on_postgres_and_spark_publish_what_duckdb_publishes",
     "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
     "tests/pipeline/test_older_nights.py::test_backfill_in_any_order_then_a_moved_serving_file",
-    "tests/deploy/test_celery_deployment.py::test_a_night_on_two_celery_workers_equals_the_local_executor_night",
-    "tests/pipeline/test_engine_nights.py::test_two_nights_on_postgres_publish_what_duckdb_publishes",
     "tests/deploy/test_native_deployment.py::test_nightly_dag_runs_under_scheduler_via_rest_api",
-    "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/deploy/test_celery_deployment.py::test_a_night_on_two_celery_workers_equals_the_local_executor_night",
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
+    "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
     "tests/dbt/test_dbt_incremental.py::test_two_incremental_nights_equal_full_refresh",
 )
 

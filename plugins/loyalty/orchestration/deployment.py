@@ -262,7 +262,7 @@ class NativeDeployment:
             parts.append(f.read_text(errors="replace"))
         return "\n".join(parts)
 
-    def wait_for_log(self, run_id: str, task_id: str, *needles: str, timeout: float = 60.0) -> str:
+    def wait_for_log(self, run_id: str, task_id: str, *needles: str, timeout: float = 180.0) -> str:
         """The task's log once it holds every needle. The triggerer writes a trigger's lines
         after the event that ends the task, so a log read right after the run ends may lack them."""
         deadline = time.monotonic() + timeout
