@@ -7,6 +7,14 @@ serving file published. Night 2 has a model that fails: the build and that model
 nothing is gated or published, BI keeps night 1, the alert names the model. After the fix,
 clearing the failed build task with its downstream tasks (the documented recovery) completes
 night 2, and its marts equal a full rebuild of the same warehouse.
+
+Then the CeleryExecutor deployment (docker-compose's ``celery`` profile), run natively: Redis as
+the broker, PostgreSQL as metadata DB and result backend, scheduler, dag-processor, triggerer,
+api-server and two Celery workers as separate processes. Night 1 again, on a copy of night 1's
+sources, triggered through the REST API: it succeeds; every task that opens the DuckDB warehouse
+ran on the ``warehouse`` queue and its one worker, extraction and the raw gate on the other
+worker; and the serving file equals, table by table and value for value, night 1's under the
+LocalExecutor above. (One test, so the LocalExecutor night is run once for both checks.)
 """
 
 from __future__ import annotations
@@ -15,18 +23,21 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from helpers import serving_night, source_connections
+from helpers import serving_night, serving_tables, source_connections
 from loyalty.config import DBT_PROJECT_DIR, Settings
+from loyalty.contracts import SHOP_TABLES
 
 D1 = date(2026, 11, 21)
 D2 = date(2026, 11, 22)
 BROKEN_MODEL = "int_member_period_measures"
+# the tasks that open the warehouse file: on Celery they must all run where the file is, one at a time
+WAREHOUSE_TASKS = {"retention", "dbt.dbt_build", "mart_gate", "publish"}
 
 
 def _logical(day: date) -> str:
@@ -69,7 +80,9 @@ def _states(dep, run_id: str) -> dict[str, str]:
             for t in dep.task_instances(run_id)}
 
 
-def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None:
+def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
+    deployment: dict, tmp_path: Path, pg_databases: Callable[[], str], redis_server: str
+) -> None:
     from loyalty.generator import advance
 
     dep = deployment["dep"]
@@ -90,6 +103,9 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     assert "model mart_repurchase: success" in log and "tests passed" in log
     events = dep.api("GET", "/assets/events").json()
     assert any(e.get("source_run_id") == run1 for e in events.get("asset_events", []))
+    local_night1 = serving_tables(settings.serving_path)
+    night1_sources = tmp_path / "celery-data" / "sources"
+    shutil.copytree(settings.sources_dir, night1_sources)
 
     # --- night 2: a model fails --------------------------------------------------------------
     model_sql = next((deployment["project"] / "models").rglob(f"{BROKEN_MODEL}.sql"))
@@ -132,3 +148,45 @@ def test_nightly_dag_runs_under_scheduler_via_rest_api(deployment: dict) -> None
     rebuilt = snapshot_duckdb(copy, exclude=("_loaded_at", "_batch_id"))
     for mart in MARTS:
         assert not diff(after[mart], rebuilt[mart]), f"{mart}: {diff(after[mart], rebuilt[mart])}"
+
+    dep.stop()  # the LocalExecutor deployment's part is done
+
+    # --- night 1 again, on two Celery workers -------------------------------------------------
+    from loyalty.orchestration.deployment import NativeDeployment
+    from loyalty.orchestration.runner import DEMO_TOKEN
+    from loyalty.ticket_api.server import TicketApiServer
+
+    celery_data = night1_sources.parent
+    from loyalty.orchestration import runner
+
+    runner.parse_dbt()  # the Celery deployment runs the project itself, not the copy
+    with TicketApiServer(night1_sources / "tickets.jsonl", DEMO_TOKEN) as server:
+        env = {"LOYALTY_DATA_DIR": str(celery_data),
+               "LOYALTY_WAREHOUSE": str(celery_data / "warehouse" / "loyalty.duckdb"),
+               **source_connections(night1_sources, server.url, DEMO_TOKEN)}
+        celery = NativeDeployment.celery(tmp_path / "celery-home", pg_databases(), env, broker_url=redis_server)
+        with celery:
+            celery.wait_ready()
+            run_id = celery.trigger(_logical(D1))
+            state = celery.wait_for_run(run_id, timeout=600)
+            tis = celery.task_instances(run_id)
+            assert state == "success", {t["task_id"]: t["state"] for t in tis if t["state"] != "success"}
+            celery_log = celery.task_log(run_id, "dbt.dbt_build")
+    ran = [t for t in tis if t["state"] == "success" and t.get("hostname") and not t["task_id"].startswith("dbt.")
+           or t["task_id"] == "dbt.dbt_build"]
+    where = {(t["task_id"], t.get("map_index", -1)): (t["queue"], t["hostname"].split("@")[0]) for t in ran}
+    on_warehouse = {task for (task, _), (queue, _) in where.items() if queue == "warehouse"}
+    assert on_warehouse == WAREHOUSE_TASKS, where
+    for (task, index), (queue, worker) in where.items():
+        assert worker == ("worker-warehouse" if queue == "warehouse" else "worker-default"), (task, index, queue, worker)
+    assert {w for _, w in where.values()} == {"worker-warehouse", "worker-default"}
+    lands = [k for k in where if k[0].startswith("land_")]
+    assert len(lands) == len(SHOP_TABLES) + 2 and all(where[k] == ("default", "worker-default") for k in lands), where
+    assert "dbt build" in celery_log or "model" in celery_log
+    celery_serving = celery_data / "serving" / "loyalty.duckdb"
+    assert serving_night(celery_serving) == D1.isoformat()
+    celery_night1 = serving_tables(celery_serving)
+    assert set(celery_night1) == set(local_night1) and any(t.startswith("marts.mart_") for t in celery_night1)
+    for table, rows in local_night1.items():
+        assert rows, table
+        assert celery_night1[table] == rows, f"{table} differs between the Celery and the LocalExecutor night"
