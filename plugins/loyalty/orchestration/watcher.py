@@ -163,7 +163,8 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         settings = Settings.from_env()
         # the warehouse engine is one setting for the whole night (loyalty.warehouse.engines): the
         # worker's LOYALTY_DBT_TARGET, read now, as the register step, the gates and publish read it
-        self.profile_config = dataclasses.replace(self.profile_config, target_name=engine_name())
+        profile: Any = self.profile_config  # type: ignore[has-type]  # cosmos sets it, untyped
+        self.profile_config = dataclasses.replace(profile, target_name=engine_name())
         # the PII key reaches dbt through this process's environment only (never a template field,
         # an XCom or SQL); restored afterwards
         secret_env = dbt_environment(pii_key(settings), self.profile_config.target_name)

@@ -53,7 +53,7 @@ def spark_dir(settings: Settings | None = None) -> Path:
 def spark_conf() -> dict[str, str]:
     """The ``spark`` target's ``server_side_parameters``, rendered as dbt renders them."""
     import jinja2
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     def env_var(name: str, default: str | None = None) -> str:
         if name in os.environ:
