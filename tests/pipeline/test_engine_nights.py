@@ -35,8 +35,8 @@ def _data_env(monkeypatch: pytest.MonkeyPatch, data: Path) -> Settings:
 
 
 def _duckdb_night(settings: Settings, day: date, *, full: bool, target: Path) -> None:
-    from loyalty.bench_pipeline import stages_night
     from loyalty.orchestration.runner import DEMO_TOKEN
+    from loyalty.orchestration.stages import stages_night
     from loyalty.ticket_api.server import TicketApiServer
 
     with TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN) as server:
