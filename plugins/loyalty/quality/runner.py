@@ -24,6 +24,11 @@ from loyalty.config import Settings
 from loyalty.quality.suites import BoundSuite, expectation_column, resolved_kwargs
 
 log = logging.getLogger(__name__)
+# GX 1.x logs "<Asset>.dict() - missing `config_provider`, skipping config substitution" at INFO
+# for every asset it serialises, and "Skipping registering function ... because it is a closure"
+# ~200 times on import: together a quarter of a night's task log, saying nothing about the data
+for _noisy in ("great_expectations.datasource.fluent.fluent_base_model", "great_expectations._docs_decorators"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 DATASOURCE = "loyalty_pandas"
 BATCH_DEFINITION = "whole_frame"
