@@ -28,26 +28,42 @@ THROWAWAY_SQL = """{{ config(dirty_sources=['orders']) }}
 -- revenue by order channel and customer city (a test's throwaway mart).
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
 orders as (
 
-    select fct_orders.*, coalesce(dim_customers.city, 'unknown') as city
-    from {{ ref('fct_orders') }} as fct_orders
-    left join {{ ref('dim_customers') }} as dim_customers
-        on fct_orders.customer_id = dim_customers.customer_id
-    where fct_orders.is_valid
-        and fct_orders.ordered_date <= {{ business_date() }}
+    select * from {{ ref('fct_orders') }}
+    where is_valid
+        and ordered_date <= {{ business_date() }}
 
 ),
 
-orders_in_periods as ({{ events_in_periods('orders', 'ordered_date') }}),
+customers as (select * from {{ ref('dim_customers') }}),
+
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+orders_located as (
+
+    select orders.*, coalesce(customers.city, 'unknown') as city
+    from orders
+    left join customers
+        on orders.customer_id = customers.customer_id
+
+),
+
+orders_in_periods as ({{ events_in_periods('orders_located', 'ordered_date', 'periods') }}),
 
 segmented as ({{ segment_rows('orders_in_periods', {'channel': 'channel', 'city': 'city'}) }}),
 
 aggregated as ({{ sum_by_segment('segmented', {'orders': 'count(*)', 'revenue': 'sum(order_amount)'}) }}),
 
-filled as ({{ filled_grid('aggregated', 'aggregated', {'channel': 'order_channel'}, counts=['orders', 'revenue']) }})
+filled as (
+
+    {{ filled_grid('periods', 'aggregated', 'aggregated', {'channel': 'order_channel'}, counts=['orders', 'revenue']) }}
+
+)
 
 select
     {{ period_keys() }},

@@ -12,16 +12,19 @@
 -- island, so "active at t" <=> active_from_date <= t <= active_to_date for exactly one island.
 -- channel_key '*' = any channel; otherwise the order channel (for channel segments).
 -- Customer-incremental: an incremental night recomputes the customers whose orders changed.
--- depends_on: {{ ref('int_changed_customers') }}
 with
+
+fct_orders as (select * from {{ ref('fct_orders') }}),
+
+changed_customers as (select * from {{ ref('int_changed_customers') }}),
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from fct_orders
     where is_valid
         and ordered_date <= {{ business_date() }}
         {%- if incremental_night() %}
-        and customer_id in ({{ changed_customer_ids() }})
+        and customer_id in ({{ changed_customer_ids('changed_customers') }})
         {%- endif %}
 
 ),

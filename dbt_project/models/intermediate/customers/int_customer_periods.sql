@@ -16,26 +16,41 @@
 -- Customer-incremental: a customer's rows depend on their own orders and membership only,
 -- so an incremental night recomputes every period of the changed customers
 -- (int_changed_customers) and the periods still open at the last build for everyone.
--- depends_on: {{ ref('int_dirty_periods') }}
--- depends_on: {{ ref('int_changed_customers') }}
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
+
+changed_customers as (select * from {{ ref('int_changed_customers') }}),
 
 all_islands as (select * from {{ ref('int_customer_activity_islands') }}),
 
+valid_orders as (
+
+    select * from {{ ref('fct_orders') }}
+    where is_valid
+        and ordered_date <= {{ business_date() }}
+
+),
+
+members as (select * from {{ ref('dim_members') }}),
+
+-- every period, is_dirty when this build recomputes it for everyone (dirty_sources=[]: only
+-- the periods still open at the last build, 'calendar')
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
 {% if incremental_night() %}
-changed as ({{ changed_customer_ids() }}),
+changed as ({{ changed_customer_ids('changed_customers') }}),
 
 -- the first day of the periods recomputed for everyone: nothing earlier falls in one
 computed_from as (select min(period_start) as first_date from periods where is_dirty),
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
-    where is_valid
-        and ordered_date <= {{ business_date() }}
-        and (ordered_date >= (select first_date from computed_from) or customer_id in (select customer_id from changed))
+    select * from valid_orders
+    where ordered_date >= (select first_date from computed_from)
+        or customer_id in (select customer_id from changed)
 
 ),
 
@@ -49,13 +64,7 @@ islands as (
 
 ),
 {% else %}
-orders as (
-
-    select * from {{ ref('fct_orders') }}
-    where is_valid
-        and ordered_date <= {{ business_date() }}
-
-),
+orders as (select * from valid_orders),
 
 islands as (select * from all_islands),
 {% endif %}
@@ -83,7 +92,7 @@ ordered_in_period as (
     select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
         count(*) as valid_orders,
         cast(sum(keyed.order_amount) as {{ dbt.type_numeric() }}) as revenue_amount
-    from ({{ keyed_by_period('orders_keyed', 'ordered_date') }}) as keyed
+    from ({{ keyed_by_period('orders_keyed', 'ordered_date', 'periods') }}) as keyed
     inner join periods
         on periods.period_grain = keyed.period_grain
         and periods.period_start = keyed.period_start
@@ -98,7 +107,7 @@ churn_candidates as (
     select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
         0 as valid_orders,
         cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from ({{ keyed_by_period('islands', 'active_to_date') }}) as keyed
+    from ({{ keyed_by_period('islands', 'active_to_date', 'periods') }}) as keyed
     inner join periods
         on periods.period_grain = keyed.period_grain
         and periods.period_start = keyed.period_start
@@ -193,7 +202,7 @@ final as (
     left join first_orders as first_orders_any
         on combined.customer_id = first_orders_any.customer_id
         and first_orders_any.channel_key = '*'
-    {{ join_member_tier_at('tier_at_start', 'combined.customer_id', 'periods.period_start_at') }}
+    {{ join_member_tier_at('members', 'tier_at_start', 'combined.customer_id', 'periods.period_start_at') }}
     {%- if incremental_night() %}
     where periods.is_dirty
         or combined.customer_id in (select customer_id from changed)

@@ -13,10 +13,11 @@
 -- Points before the first period are kept in points_net of the first period (they count in
 -- points_outstanding only). Members at s and at e: int_member_counts.
 -- Period-incremental: an incremental night recomputes the dirty periods only.
--- depends_on: {{ ref('int_dirty_periods') }}
 with
 
-periods as ({{ dirty_periods() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
 spells as (select * from {{ ref('dim_members') }}),
 
@@ -27,10 +28,19 @@ points as (
 
 ),
 
+-- the periods this build computes: tonight's dirty ones for memberships and points (every
+-- period on a full build)
+periods as (
+
+    select * from ({{ periods_flagged('all_periods', 'dirty_periods') }}) as flagged
+    where is_dirty
+
+),
+
 first_periods as (
 
     select period_grain, min(period_start) as first_period_start
-    from {{ ref('int_periods') }}
+    from all_periods
     group by period_grain
 
 ),
@@ -68,7 +78,7 @@ events_in_periods as (
 
     select keyed.period_grain, keyed.period_start, keyed.member_id, keyed.customer_id,
         keyed.member_tier, keyed.measure
-    from ({{ keyed_by_period('member_events', 'event_date') }}) as keyed
+    from ({{ keyed_by_period('member_events', 'event_date', 'all_periods') }}) as keyed
     inner join periods
         on periods.period_grain = keyed.period_grain
         and periods.period_start = keyed.period_start
@@ -94,7 +104,7 @@ points_placed as (
 
     select keyed.period_grain, keyed.period_start, keyed.member_id, keyed.customer_id, keyed.member_tier,
         true as is_in_period, keyed.points_reason, keyed.points
-    from ({{ keyed_by_period('point_events', 'event_date') }}) as keyed
+    from ({{ keyed_by_period('point_events', 'event_date', 'all_periods') }}) as keyed
 
     union all
 

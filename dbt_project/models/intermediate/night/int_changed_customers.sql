@@ -1,46 +1,52 @@
 {{ config(materialized='table') }}
--- depends_on: {{ ref('int_changed_dates') }}
 -- The customers whose own history changed since the last completed build, per source table:
 -- a changed order (any version's customer_id) or membership. Customer-incremental models
 -- (int_customer_activity_islands, int_customer_periods) recompute these customers' rows.
 -- Every customer when there is no completed build to start from (first run, --full-refresh)
 -- or int_changed_dates says 'everything'. See int_changed_dates for what "changed" means.
+{#- the landed raw versions (every batch) of the two source tables; changed_versions scans each
+    twice, so they are passed as relations (the engine pushes its filters into each scan) -#}
+{%- set landed_orders = source('shop', 'orders') %}
+{%- set landed_memberships = source('shop', 'memberships') %}
+{#- the last completed build (int_build_watermark, this schema's bookkeeping table) -#}
 {%- set watermark = build_watermark() %}
 with
+
+changed_dates as (select * from {{ ref('int_changed_dates') }}),
 
 watermark as ({{ watermark_select(watermark) }}),
 
 {% if watermark is not none %}
-everything as (select count(*) as n from {{ ref('int_changed_dates') }} where change_kind = 'everything'),
+everything as (select count(*) as n from changed_dates where change_kind = 'everything'),
 
 changed as (
 
     select 'orders' as source_table, customer_id
-    from ({{ changed_versions(source('shop', 'orders'), 'order_id') }}) as orders
+    from ({{ changed_versions(landed_orders, 'order_id') }}) as orders
 
     union
 
     select 'memberships', customer_id
-    from ({{ changed_versions(source('shop', 'memberships'), 'member_id') }}) as memberships
+    from ({{ changed_versions(landed_memberships, 'member_id') }}) as memberships
 
     union
 
-    select 'orders', customer_id from {{ source('shop', 'orders') }}
+    select 'orders', customer_id from {{ landed_orders }}
     where {{ batch_filter() }} and (select n from everything) > 0
 
     union
 
-    select 'memberships', customer_id from {{ source('shop', 'memberships') }}
+    select 'memberships', customer_id from {{ landed_memberships }}
     where {{ batch_filter() }} and (select n from everything) > 0
 
 )
 {% else %}
 changed as (
 
-    select 'orders' as source_table, customer_id from {{ source('shop', 'orders') }}
+    select 'orders' as source_table, customer_id from {{ landed_orders }}
     where {{ batch_filter() }}
     union
-    select 'memberships', customer_id from {{ source('shop', 'memberships') }}
+    select 'memberships', customer_id from {{ landed_memberships }}
     where {{ batch_filter() }}
 
 )

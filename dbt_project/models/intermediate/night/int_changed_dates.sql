@@ -1,6 +1,4 @@
 {{ config(materialized='table') }}
--- depends_on: {{ ref('fct_referrals') }}
--- depends_on: {{ ref('fct_orders') }}
 -- What changed since the last completed build, as business dates: one row per source
 -- table, kind and date. Period-incremental models recompute the periods these dates can
 -- alter (int_dirty_periods):
@@ -14,30 +12,46 @@
 -- (int_build_watermark), or in tonight's (so a re-run re-applies it); the dates of every
 -- version of such a key count (old and new values alike). City is not
 -- here: marts recompute every city row every night (a customer's city is the current one).
+{#- the landed raw versions (every batch) of each source table; changed_versions scans each
+    twice, so they are passed as relations (the engine pushes its filters into each scan) -#}
+{%- set landed_orders = source('shop', 'orders') %}
+{%- set landed_memberships = source('shop', 'memberships') %}
+{%- set landed_points = source('shop', 'points_ledger') %}
+{%- set landed_referrals = source('shop', 'referrals') %}
+{%- set landed_customers = source('shop', 'customers') %}
+{%- set landed_responses = source('surveys', 'survey_responses') %}
+{%- set landed_tickets = source('tickets', 'tickets') %}
+{#- the last completed build (int_build_watermark, this schema's bookkeeping table) -#}
 {%- set watermark = build_watermark() %}
 {%- set incremental_night = watermark is not none %}
 with
+
+all_periods as (select * from {{ ref('int_periods') }}),
+
+orders as (select * from {{ ref('fct_orders') }}),
+
+referrals as (select * from {{ ref('fct_referrals') }}),
 
 watermark as ({{ watermark_select(watermark) }}),
 
 calendar as (
 
     select min(period_start) as calendar_start
-    from {{ ref('int_periods') }}
+    from all_periods
     where period_grain = 'day'
 
 ),
 
 
 {% if incremental_night %}
-changed_orders as ({{ changed_versions(source('shop', 'orders'), 'order_id') }}),
+changed_orders as ({{ changed_versions(landed_orders, 'order_id') }}),
 
 changed_memberships as (
 
     select
         versions.*,
         (versions._batch_id > watermark.batch_id or versions._batch_id = '{{ batch_id_str() }}') as is_new_version
-    from ({{ changed_versions(source('shop', 'memberships'), 'member_id') }}) as versions
+    from ({{ changed_versions(landed_memberships, 'member_id') }}) as versions
     cross join watermark
 
 ),
@@ -55,17 +69,15 @@ membership_changes as (
 
 ),
 
-changed_points as ({{ changed_versions(source('shop', 'points_ledger'), 'entry_id') }}),
+changed_points as ({{ changed_versions(landed_points, 'entry_id') }}),
 
-changed_referrals as ({{ changed_versions(source('shop', 'referrals'), 'referral_id') }}),
+changed_referrals as ({{ changed_versions(landed_referrals, 'referral_id') }}),
 
-changed_customers as ({{ changed_versions(source('shop', 'customers'), 'customer_id') }}),
+changed_customers as ({{ changed_versions(landed_customers, 'customer_id') }}),
 
-changed_responses as ({{ changed_versions(source('surveys', 'survey_responses'), 'response_id') }}),
+changed_responses as ({{ changed_versions(landed_responses, 'response_id') }}),
 
-changed_tickets as ({{ changed_versions(source('tickets', 'tickets'), 'ticket_id') }}),
-
-referrals as (select * from {{ ref('fct_referrals') }}),
+changed_tickets as ({{ changed_versions(landed_tickets, 'ticket_id') }}),
 
 dates as (
 
@@ -111,7 +123,7 @@ dates as (
     where rewarded_at is not null
     union all
     select 'referrals', 'on', orders.ordered_date
-    from {{ ref('fct_orders') }} as orders
+    from orders
     where orders.customer_id in (
         select referee_customer_id from changed_referrals where referee_customer_id is not null
     )

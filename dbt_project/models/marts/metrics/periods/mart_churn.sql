@@ -5,13 +5,57 @@
 -- memberships do not).
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
 
-customer_periods as ({{ customer_periods_located('periods') }}),
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
-active_counts as ({{ active_counts_flagged('periods') }}),
+customer_periods as (select * from {{ ref('int_customer_periods') }}),
+
+active_customer_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
+member_counts as (select * from {{ ref('int_member_counts') }}),
+
+member_period_measures as (select * from {{ ref('int_member_period_measures') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
+
+-- every period, is_dirty when this build recomputes it (its orders or memberships changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+-- the customer periods (churned, reactivated) this build needs: those of the dirty periods,
+-- and the any-channel rows ('*') of every period for the city rows, with the customer's
+-- current city
+customer_periods_located as (
+
+    select
+        customer_periods.*,
+        coalesce(customers.city, 'unknown') as city,
+        periods.is_dirty
+    from customer_periods
+    inner join periods
+        on customer_periods.period_grain = periods.period_grain
+        and customer_periods.period_start = periods.period_start
+    left join customers
+        on customer_periods.customer_id = customers.customer_id
+    {%- if incremental_night() %}
+    where periods.is_dirty or customer_periods.channel_key = '*'
+    {%- endif %}
+
+),
+
+-- customers active at s, counted by channel_key, city and member tier as of s
+active_counts as (
+
+    select active_customer_counts.*, periods.is_dirty
+    from active_customer_counts
+    inner join periods
+        on active_customer_counts.period_grain = periods.period_grain
+        and active_customer_counts.period_start = periods.period_start
+    {%- if incremental_night() %}
+    where periods.is_dirty or active_customer_counts.channel_key = '*'
+    {%- endif %}
+
+),
 
 -- members at s (int_member_counts) and cancellations in P (int_member_period_measures)
 member_measures as (
@@ -24,7 +68,7 @@ member_measures as (
         member_counts.members_at_start,
         0 as members_cancelled,
         periods.is_dirty
-    from {{ ref('int_member_counts') }} as member_counts
+    from member_counts
     inner join periods
         on member_counts.period_grain = periods.period_grain
         and member_counts.period_start = periods.period_start
@@ -39,7 +83,7 @@ member_measures as (
         0,
         measures.measure_value,
         periods.is_dirty
-    from {{ ref('int_member_period_measures') }} as measures
+    from member_period_measures as measures
     inner join periods
         on measures.period_grain = periods.period_grain
         and measures.period_start = periods.period_start
@@ -49,16 +93,21 @@ member_measures as (
 
 ),
 
+-- channel rows from the per-channel rows; 'all', city and member tier rows from the
+-- any-channel rows ('*')
 customers_segmented as (
 
-    {{ customer_period_segments() }}
+    {{ segment_rows('customer_periods_located',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
+                    where="(segment_types.segment_type = 'channel') = (customer_periods_located.channel_key <> '*')") }}
 
 ),
 
--- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
 active_segmented as (
 
-    {{ active_count_segments() }}
+    {{ segment_rows('active_counts',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
 
 ),
 

@@ -7,7 +7,9 @@
 -- for 'city' and 'member_tier' rows.
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
 tickets as (select * from {{ ref('fct_tickets') }}),
 
@@ -21,25 +23,43 @@ orders as (
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-tickets_enriched as ({{ located_and_tiered('tickets', 'customer_id', 'created_at') }}),
+members as (select * from {{ ref('dim_members') }}),
+
+-- every period, is_dirty when this build recomputes it (its tickets, orders or memberships
+-- changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+-- each ticket with the customer's current city and their member tier when it was created
+tickets_located as (
+
+    select
+        tickets.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from tickets
+    left join customers
+        on tickets.customer_id = customers.customer_id
+    {{ join_member_tier_at('members', 'tier_at', 'tickets.customer_id', 'tickets.created_at') }}
+
+),
 
 ticket_dates as (
 
     -- created in P
-    select tickets_enriched.*, tickets_enriched.created_date as event_date, 1 as is_created, 0 as is_resolved
-    from tickets_enriched
-    where tickets_enriched.created_date <= {{ business_date() }}
+    select tickets_located.*, tickets_located.created_date as event_date, 1 as is_created, 0 as is_resolved
+    from tickets_located
+    where tickets_located.created_date <= {{ business_date() }}
 
     union all
 
     -- resolved in P
-    select tickets_enriched.*, tickets_enriched.resolved_date, 0, 1
-    from tickets_enriched
-    where tickets_enriched.resolved_date <= {{ business_date() }}
+    select tickets_located.*, tickets_located.resolved_date, 0, 1
+    from tickets_located
+    where tickets_located.resolved_date <= {{ business_date() }}
 
 ),
 
-ticket_events as ({{ events_in_periods('ticket_dates', 'event_date') }}),
+ticket_events as ({{ events_in_periods('ticket_dates', 'event_date', 'periods') }}),
 
 -- tickets without a customer count in 'all', 'channel' and 'category' only
 tickets_segmented as (
@@ -68,14 +88,14 @@ ticket_aggregated as (
 
 ),
 
-orders_in_periods as ({{ events_in_periods('orders', 'ordered_date') }}),
+orders_in_periods as ({{ events_in_periods('orders', 'ordered_date', 'periods') }}),
 
 -- the member tier as of each order: only for the periods recomputed tonight
 orders_tiered as (
 
     select orders_in_periods.*, coalesce(tier_at.member_tier, 'non_member') as member_tier
     from orders_in_periods
-    {{ join_member_tier_at('tier_at', 'orders_in_periods.customer_id', 'orders_in_periods.ordered_at') }}
+    {{ join_member_tier_at('members', 'tier_at', 'orders_in_periods.customer_id', 'orders_in_periods.ordered_at') }}
     where orders_in_periods.is_dirty
 
 ),

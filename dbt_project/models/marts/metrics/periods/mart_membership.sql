@@ -5,24 +5,62 @@
 -- points); for the repurchase split it is the tier as of s ('non_member' otherwise).
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
+
+customer_periods as (select * from {{ ref('int_customer_periods') }}),
+
+active_customer_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
+member_counts as (select * from {{ ref('int_member_counts') }}),
+
+member_period_measures as (select * from {{ ref('int_member_period_measures') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-customer_periods as (
+-- every period, is_dirty when this build recomputes it (its orders, memberships or points
+-- changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
 
-    select * from ({{ customer_periods_located('periods') }}) as located
-    where channel_key = '*'
+-- the any-channel customer periods (repurchasers, member or not at s) this build needs:
+-- those of the dirty periods, and of every period for the city rows, with the customer's
+-- current city
+customer_periods_located as (
+
+    select
+        customer_periods.*,
+        coalesce(customers.city, 'unknown') as city,
+        periods.is_dirty
+    from customer_periods
+    inner join periods
+        on customer_periods.period_grain = periods.period_grain
+        and customer_periods.period_start = periods.period_start
+    left join customers
+        on customer_periods.customer_id = customers.customer_id
+    where customer_periods.channel_key = '*'
 
 ),
 
-active_counts as ({{ active_counts_flagged('periods') }}),
+-- customers active at s, counted by city and member tier as of s
+active_counts as (
+
+    select active_customer_counts.*, periods.is_dirty
+    from active_customer_counts
+    inner join periods
+        on active_customer_counts.period_grain = periods.period_grain
+        and active_customer_counts.period_start = periods.period_start
+    {%- if incremental_night() %}
+    where periods.is_dirty or active_customer_counts.channel_key = '*'
+    {%- endif %}
+
+),
 
 -- members at s and at e, by the tier in force at each
-member_counts as (
+member_counts_flagged as (
 
     select member_counts.*, periods.is_dirty
-    from {{ ref('int_member_counts') }} as member_counts
+    from member_counts
     inner join periods
         on member_counts.period_grain = periods.period_grain
         and member_counts.period_start = periods.period_start
@@ -34,7 +72,7 @@ member_counts as (
 measures as (
 
     select measures.*, coalesce(customers.city, 'unknown') as city, periods.is_dirty
-    from {{ ref('int_member_period_measures') }} as measures
+    from member_period_measures as measures
     inner join periods
         on measures.period_grain = periods.period_grain
         and measures.period_start = periods.period_start
@@ -45,7 +83,7 @@ measures as (
 
 counts_segmented as (
 
-    {{ segment_rows('member_counts', {'city': 'city', 'member_tier': 'member_tier'}) }}
+    {{ segment_rows('member_counts_flagged', {'city': 'city', 'member_tier': 'member_tier'}) }}
 
 ),
 
@@ -120,7 +158,7 @@ points_net as (
 
 customers_segmented as (
 
-    {{ segment_rows('customer_periods', {'city': 'city', 'member_tier': 'member_tier_at_start'}) }}
+    {{ segment_rows('customer_periods_located', {'city': 'city', 'member_tier': 'member_tier_at_start'}) }}
 
 ),
 

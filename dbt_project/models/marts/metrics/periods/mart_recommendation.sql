@@ -5,7 +5,9 @@
 -- customer. Anonymous responses count only in 'all'.
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
 responses as (
 
@@ -14,9 +16,28 @@ responses as (
 
 ),
 
-responses_enriched as ({{ located_and_tiered('responses', 'customer_id', 'submitted_at') }}),
+customers as (select * from {{ ref('dim_customers') }}),
 
-responses_in_periods as ({{ events_in_periods('responses_enriched', 'submitted_date') }}),
+members as (select * from {{ ref('dim_members') }}),
+
+-- every period, is_dirty when this build recomputes it (its answers or memberships changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+-- each answer with the respondent's current city and their member tier when they answered
+responses_located as (
+
+    select
+        responses.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from responses
+    left join customers
+        on responses.customer_id = customers.customer_id
+    {{ join_member_tier_at('members', 'tier_at', 'responses.customer_id', 'responses.submitted_at') }}
+
+),
+
+responses_in_periods as ({{ events_in_periods('responses_located', 'submitted_date', 'periods') }}),
 
 -- anonymous responses count only in 'all'
 segmented as (
@@ -45,7 +66,7 @@ aggregated as (
 
 filled as (
 
-    {{ filled_grid('aggregated', 'aggregated', {'channel': 'survey_channel', 'member_tier': 'member_tier'},
+    {{ filled_grid('periods', 'aggregated', 'aggregated', {'channel': 'survey_channel', 'member_tier': 'member_tier'},
                    counts=['responses', 'valid_nps_responses', 'promoters', 'passives', 'detractors',
                            'satisfaction_responses', 'satisfied', 'repurchase_intent_responses',
                            'repurchase_intent_high']) }}

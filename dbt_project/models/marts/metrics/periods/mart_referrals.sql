@@ -6,7 +6,9 @@
 -- all active customers for 'all' and 'channel' rows, the city's / tier's for the others.
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
+
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
 referrals as (
 
@@ -23,7 +25,29 @@ orders as (
 
 ),
 
-active_counts as ({{ active_counts_flagged('periods') }}),
+active_customer_counts as (select * from {{ ref('int_active_customer_counts') }}),
+
+customers as (select * from {{ ref('dim_customers') }}),
+
+members as (select * from {{ ref('dim_members') }}),
+
+-- every period, is_dirty when this build recomputes it (its referrals, customers, orders or
+-- memberships changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+-- customers active at s (the referral_rate denominators), counted by city and member tier
+active_counts as (
+
+    select active_customer_counts.*, periods.is_dirty
+    from active_customer_counts
+    inner join periods
+        on active_customer_counts.period_grain = periods.period_grain
+        and active_customer_counts.period_start = periods.period_start
+    {%- if incremental_night() %}
+    where periods.is_dirty or active_customer_counts.channel_key = '*'
+    {%- endif %}
+
+),
 
 -- the referral that brought each referred customer in (first converted one)
 referred_customers as (
@@ -87,9 +111,21 @@ invite_events as (
 
 ),
 
-events_enriched as ({{ located_and_tiered('invite_events', 'referrer_customer_id', 'event_at') }}),
+-- each event with the referrer's current city and their member tier at the event
+events_located as (
 
-events_in_periods as ({{ events_in_periods('events_enriched', 'event_date') }}),
+    select
+        invite_events.*,
+        coalesce(customers.city, 'unknown') as city,
+        coalesce(tier_at.member_tier, 'non_member') as member_tier
+    from invite_events
+    left join customers
+        on invite_events.referrer_customer_id = customers.customer_id
+    {{ join_member_tier_at('members', 'tier_at', 'invite_events.referrer_customer_id', 'invite_events.event_at') }}
+
+),
+
+events_in_periods as ({{ events_in_periods('events_located', 'event_date', 'periods') }}),
 
 segmented as (
 

@@ -3,22 +3,69 @@
 -- Segments: channel of the order, city of the customer, member tier as of the period start.
 with
 
-periods as ({{ periods_flagged() }}),
+all_periods as (select * from {{ ref('int_periods') }}),
 
-customer_periods as ({{ customer_periods_located('periods') }}),
+dirty_periods as (select * from {{ ref('int_dirty_periods') }}),
 
-active_counts as ({{ active_counts_flagged('periods') }}),
+customer_periods as (select * from {{ ref('int_customer_periods') }}),
 
-segmented as (
+active_customer_counts as (select * from {{ ref('int_active_customer_counts') }}),
 
-    {{ customer_period_segments() }}
+customers as (select * from {{ ref('dim_customers') }}),
+
+-- every period, is_dirty when this build recomputes it (its orders or memberships changed)
+periods as ({{ periods_flagged('all_periods', 'dirty_periods') }}),
+
+-- the customer periods (buyers, repurchasers, new buyers) this build needs: those of the
+-- dirty periods, and the any-channel rows ('*') of every period for the city rows, with the
+-- customer's current city
+customer_periods_located as (
+
+    select
+        customer_periods.*,
+        coalesce(customers.city, 'unknown') as city,
+        periods.is_dirty
+    from customer_periods
+    inner join periods
+        on customer_periods.period_grain = periods.period_grain
+        and customer_periods.period_start = periods.period_start
+    left join customers
+        on customer_periods.customer_id = customers.customer_id
+    {%- if incremental_night() %}
+    where periods.is_dirty or customer_periods.channel_key = '*'
+    {%- endif %}
 
 ),
 
--- customers active at s: from the counts ('all', city, tier rows use channel_key '*')
+-- customers active at s, counted by channel_key, city and member tier as of s
+active_counts as (
+
+    select active_customer_counts.*, periods.is_dirty
+    from active_customer_counts
+    inner join periods
+        on active_customer_counts.period_grain = periods.period_grain
+        and active_customer_counts.period_start = periods.period_start
+    {%- if incremental_night() %}
+    where periods.is_dirty or active_customer_counts.channel_key = '*'
+    {%- endif %}
+
+),
+
+-- channel rows from the per-channel rows; 'all', city and member tier rows from the
+-- any-channel rows ('*')
+segmented as (
+
+    {{ segment_rows('customer_periods_located',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier_at_start'},
+                    where="(segment_types.segment_type = 'channel') = (customer_periods_located.channel_key <> '*')") }}
+
+),
+
 active_segmented as (
 
-    {{ active_count_segments() }}
+    {{ segment_rows('active_counts',
+                    {'channel': 'channel_key', 'city': 'city', 'member_tier': 'member_tier'},
+                    where="(segment_types.segment_type = 'channel') = (active_counts.channel_key <> '*')") }}
 
 ),
 
@@ -63,7 +110,7 @@ aggregated as (
 
 filled as (
 
-    {{ filled_grid('aggregated', 'aggregated', {'channel': 'order_channel', 'member_tier': 'member_tier'},
+    {{ filled_grid('periods', 'aggregated', 'aggregated', {'channel': 'order_channel', 'member_tier': 'member_tier'},
                    counts=['active_customers_at_start', 'repurchasers', 'orders', 'revenue', 'buyers', 'new_buyers']) }}
 
 ),

@@ -1,51 +1,80 @@
-{#- Period-incremental models: on an incremental night a model recomputes only the periods
-    that the changes since the last completed build can alter (int_dirty_periods) and
-    replaces exactly those periods in its table. A full build (first run, --full-refresh)
-    computes every period. -#}
+{#- Incremental builds. Three kinds of incremental model:
+      - the facts (models/marts/core/facts/): delete+insert of the rows changed since the
+        newest already loaded (changed_rows);
+      - period-incremental models (config dirty_sources; the period marts, by their folder):
+        recompute only the periods that the changes since the last completed build can alter
+        (int_dirty_periods) and replace exactly those periods (strategy replace_changed);
+      - customer-incremental models (config changed_customer_sources): recompute the changed
+        customers' rows (int_changed_customers).
+    A full build (first run, --full-refresh) computes everything. A model reads
+    int_dirty_periods / int_changed_customers in its own import CTEs and passes the CTE to
+    these macros; the strategy finds the same relations among the model's inputs. -#}
 
 {#- is_incremental(), false where there is no target (unit tests: `this` is none). -#}
 {% macro incremental_night() -%}
     {{- return(this is not none and is_incremental()) -}}
 {%- endmacro %}
 
-{#- Tonight's dirty periods (grain, start) for the model's config dirty_sources: the
-    periods the changes to those source tables can alter (int_dirty_periods). -#}
-{% macro dirty_period_keys() -%}
+{#- Tonight's dirty periods (grain, start) for the model's config dirty_sources, from
+    `dirty_periods` (int_dirty_periods, a CTE or relation): the periods the changes to those
+    source tables can alter. -#}
+{% macro dirty_period_keys(dirty_periods) -%}
     {%- set sources = config.get('dirty_sources') -%}
     {%- if sources is none -%}
         {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ " is period-incremental: set config dirty_sources (the source tables it reads)") }}
     {%- endif -%}
     select distinct period_grain, period_start
-    from {{ ref('int_dirty_periods') }}
+    from {{ dirty_periods }}
     where source_table in ('*', 'calendar'{% for s in sources %}, '{{ s }}'{% endfor %})
 {%- endmacro %}
 
-{#- The periods this build computes: all of them, or tonight's dirty ones. -#}
-{% macro dirty_periods() -%}
-    select periods.*
-    from {{ ref('int_periods') }} as periods
+{#- Every period of `all_periods` (int_periods), with is_dirty: true when this build
+    recomputes it (a dirty period of `dirty_periods`, int_dirty_periods, for the model's
+    dirty_sources; every period on a full build). Marts keep the periods that are not dirty
+    because their city rows are recomputed for every period every night (the city is the
+    customer's current one, so a customer who moves changes the city rows of their whole
+    history). -#}
+{% macro periods_flagged(all_periods, dirty_periods) -%}
+    select
+        periods.*,
+        {% if incremental_night() -%} dirty.period_start is not null {%- else -%} true {%- endif %} as is_dirty
+    from {{ all_periods }} as periods
     {%- if incremental_night() %}
-    inner join ({{ dirty_period_keys() }}) as dirty
+    left join ({{ dirty_period_keys(dirty_periods) }}) as dirty
         on periods.period_grain = dirty.period_grain
         and periods.period_start = dirty.period_start
     {%- endif %}
 {%- endmacro %}
 
-{#- Every period, with is_dirty: true when this build recomputes it. Marts use it because
-    their city rows are recomputed for every period every night (the city is the customer's
-    current one, so a customer who moves changes the city rows of their whole history). -#}
-{% macro periods_flagged() -%}
-    {#- the dependency, recorded at parse time (the join below is only rendered on an incremental night) -#}
-    {%- set _dirty = ref('int_dirty_periods') -%}
-    select
-        periods.*,
-        {% if incremental_night() -%} dirty.period_start is not null {%- else -%} true {%- endif %} as is_dirty
-    from {{ ref('int_periods') }} as periods
-    {%- if incremental_night() %}
-    left join ({{ dirty_period_keys() }}) as dirty
-        on periods.period_grain = dirty.period_grain
-        and periods.period_start = dirty.period_start
-    {%- endif %}
+{#- The changed customers for the model's config changed_customer_sources, from
+    `changed_customers` (int_changed_customers, a CTE or relation). -#}
+{% macro changed_customer_ids(changed_customers) -%}
+    select customer_id
+    from {{ changed_customers }}
+    where source_table in ({% for s in config.get('changed_customer_sources') %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- The relation of the model `name` that the model being built reads (one of its ref()s), for
+    a materialization that needs the relation the model's import CTE names. Raises when the
+    model does not read it. -#}
+{% macro model_input(name) -%}
+    {%- for node_id in model.depends_on.nodes -%}
+        {%- if node_id.startswith('model.') and node_id.split('.')[-1] == name -%}
+            {{- return(project_relation(name)) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("model " ~ model.name ~ " is built with strategy replace_changed, which needs "
+        ~ name ~ ": name it in an import CTE at the top of the model (" ~ name ~ " as (select * from its ref))") }}
+{%- endmacro %}
+
+{#- The relation of the project's model `name` (the project's hooks: the build watermark). -#}
+{% macro project_relation(name) -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.name == name -%}
+            {{- return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("no model named " ~ name ~ " in the project") }}
 {%- endmacro %}
 
 {#- Custom incremental strategy 'replace_changed': delete the target's rows that tonight's
@@ -71,26 +100,19 @@
 {% macro replace_changed_condition(alias) -%}
     {%- set conditions = [] -%}
     {%- if config.get('dirty_sources') is not none -%}
-        {%- do conditions.append("exists (select 1 from (" ~ dirty_period_keys() ~ ") as dirty where dirty.period_grain = "
+        {%- do conditions.append("exists (select 1 from (" ~ dirty_period_keys(model_input('int_dirty_periods')) ~ ") as dirty where dirty.period_grain = "
             ~ alias ~ ".period_grain and dirty.period_start = " ~ alias ~ ".period_start)") -%}
     {%- endif -%}
     {%- if config.get('replace_city_rows', false) -%}
         {%- do conditions.append(alias ~ ".segment_type = 'city'") -%}
     {%- endif -%}
     {%- if config.get('changed_customer_sources') -%}
-        {%- do conditions.append(alias ~ ".customer_id in (" ~ changed_customer_ids() ~ ")") -%}
+        {%- do conditions.append(alias ~ ".customer_id in (" ~ changed_customer_ids(model_input('int_changed_customers')) ~ ")") -%}
     {%- endif -%}
     {%- if not conditions -%}
         {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ ": strategy replace_changed needs dirty_sources or changed_customer_sources") }}
     {%- endif -%}
     {{ conditions | join('\n        or ') }}
-{%- endmacro %}
-
-{#- The changed customers for the model's config changed_customer_sources. -#}
-{% macro changed_customer_ids() -%}
-    select customer_id
-    from {{ ref('int_changed_customers') }}
-    where source_table in ({% for s in config.get('changed_customer_sources') %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- Every version (up to tonight's batch) of the keys of `relation` that have a version landed
@@ -143,7 +165,7 @@
     build (--select), leaves it where it was, so the next night recomputes everything changed
     since the last completed one (int_changed_dates). A new period model needs nothing here. -#}
 {% macro record_build_watermark(results) -%}
-    {%- set periods = ref('int_periods') -%}
+    {%- set periods = project_relation('int_periods') if execute else none -%}
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}
         {{- return('') -}}
     {%- endif -%}
@@ -197,4 +219,23 @@
     {%- do run_query("insert overwrite table " ~ watermark ~ " select * from " ~ watermark ~ "__dbt_next") -%}
     {%- do run_query("drop table if exists " ~ watermark ~ "__dbt_next") -%}
     select 1
+{%- endmacro %}
+
+{# The import CTE of an incremental fact (models/marts/core/facts/): every row of `relation`
+   on a full build; on an incremental night the rows changed since the newest already loaded
+   (`since`, default: updated_at minus the lookback, for late or re-landed versions). #}
+{% macro changed_rows(relation, since=none) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ since or incremental_since('updated_at') }}
+    {%- endif %}
+{%- endmacro %}
+
+{# Incremental facts: re-read rows changed since the newest updated_at already loaded,
+   minus a lookback (late or re-landed versions). delete+insert on the unique key. #}
+{% macro incremental_since(column='updated_at') -%}
+    {{ column }} >= (
+        select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int, "coalesce(max(" ~ column ~ "), cast('1900-01-01' as timestamp))") }}
+        from {{ this }}
+    )
 {%- endmacro %}
