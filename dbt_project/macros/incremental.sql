@@ -81,7 +81,9 @@
     build recomputed, then insert what the model computed. The rows recomputed are those of
       - the dirty periods for the model's dirty_sources (config; models with periods),
       - every segment_type = 'city' row (config replace_city_rows=true, the marts),
-      - the changed customers for changed_customer_sources (config; int_changed_customers).
+      - the changed customers for changed_customer_sources (config; int_changed_customers),
+      - the keys listed in a model the model reads (config replace_keys: {model: [columns]},
+        e.g. the cohorts of int_dirty_cohorts).
     Runs inside the model's transaction, so a reader (or a failure) never sees a
     half-replaced table. -#}
 {% macro get_incremental_replace_changed_sql(arg_dict) -%}
@@ -109,8 +111,16 @@
     {%- if config.get('changed_customer_sources') -%}
         {%- do conditions.append(alias ~ ".customer_id in (" ~ changed_customer_ids(model_input('int_changed_customers')) ~ ")") -%}
     {%- endif -%}
+    {%- for keys_model, columns in (config.get('replace_keys') or {}).items() -%}
+        {%- set matches = [] -%}
+        {%- for column in columns -%}
+            {%- do matches.append("replaced." ~ column ~ " = " ~ alias ~ "." ~ column) -%}
+        {%- endfor -%}
+        {%- do conditions.append("exists (select 1 from " ~ model_input(keys_model) ~ " as replaced where "
+            ~ (matches | join(' and ')) ~ ")") -%}
+    {%- endfor -%}
     {%- if not conditions -%}
-        {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ ": strategy replace_changed needs dirty_sources or changed_customer_sources") }}
+        {{ exceptions.raise_compiler_error("model " ~ this.identifier ~ ": strategy replace_changed needs dirty_sources, changed_customer_sources or replace_keys") }}
     {%- endif -%}
     {{ conditions | join('\n        or ') }}
 {%- endmacro %}
@@ -134,7 +144,7 @@
     incremental night: it exists and the run is not --full-refresh; else none. Looked up,
     not ref()'d: it is the last node of the build, every incremental model is upstream of it. -#}
 {% macro build_watermark() -%}
-    {%- if not execute or flags.FULL_REFRESH -%}
+    {%- if not execute or flags.FULL_REFRESH or this is none -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set relation = adapter.get_relation(database=this.database, schema=this.schema,

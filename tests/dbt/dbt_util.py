@@ -15,7 +15,7 @@ from loyalty.config import DBT_PROJECT_DIR
 
 MARTS = (
     "mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
-    "mart_referrals", "mart_membership", "mart_customer_360",
+    "mart_referrals", "mart_membership", "mart_customer_360", "mart_cohort_retention", "mart_nps_value",
 )
 FACTS = ("fct_orders", "fct_order_items", "fct_points", "fct_survey_responses", "fct_tickets")
 SHOP_AND_SURVEYS = (

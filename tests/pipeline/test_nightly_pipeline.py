@@ -23,7 +23,7 @@ from loyalty.config import Settings
 D1 = date(2026, 11, 21)
 MARTS = (
     "mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
-    "mart_referrals", "mart_membership", "mart_customer_360",
+    "mart_referrals", "mart_membership", "mart_customer_360", "mart_cohort_retention", "mart_nps_value",
 )
 
 

@@ -180,6 +180,35 @@ def build_warehouse(settings: Settings, batch_id: str = BATCH, *, skip: tuple[st
                 f" (12, 'online', 'Beijing', null, null, date '{day}', date '{day}', 1, 50.00, 50.00, 5, 1, 2,"
                 f" 'new', null, null, 0, 0, 0, 0, 0, true, 0, {meta})"
             )
+        if "mart_cohort_retention" not in skip:
+            con.execute(
+                "create or replace table marts.mart_cohort_retention (cohort_month date, months_since_first integer,"
+                " segment_type varchar, segment_value varchar, activity_month date, cohort_customers bigint,"
+                " active_customers bigint, retention_rate decimal(18,6), revenue decimal(18,2),"
+                f" cumulative_revenue_per_customer decimal(18,6), is_complete_month boolean, {META_COLS})"
+            )
+            month = day.replace(day=1)
+            con.execute(
+                "insert into marts.mart_cohort_retention values"
+                f" (date '{month}', 0, 'all', 'all', date '{month}', 2, 2, 1.0, 150.00, 75.0, false, {meta}),"
+                f" (date '{month}', 0, 'channel', 'store', date '{month}', 1, 1, 1.0, 100.00, 100.0, false, {meta})"
+            )
+        if "mart_nps_value" not in skip:
+            con.execute(
+                "create or replace table marts.mart_nps_value (response_month date, nps_category varchar,"
+                " responses bigint, respondents bigint, follow_up_revenue decimal(18,2),"
+                " follow_up_revenue_per_response decimal(18,6), follow_up_repurchasers bigint,"
+                " follow_up_repurchase_rate decimal(18,6), follow_up_referrals bigint,"
+                " follow_up_referrals_per_response decimal(18,6), complete_windows bigint, is_window_complete boolean,"
+                f" {META_COLS})"
+            )
+            month = day.replace(day=1)
+            con.execute(
+                "insert into marts.mart_nps_value values"
+                f" (date '{month}', 'promoter', 2, 2, 300.00, 150.0, 2, 1.0, 1, 0.5, 0, false, {meta}),"
+                f" (date '{month}', 'passive', 0, 0, 0.00, null, 0, null, 0, null, 0, true, {meta}),"
+                f" (date '{month}', 'detractor', 1, 1, 0.00, 0.0, 0, 0.0, 0, 0.0, 0, false, {meta})"
+            )
         for sql in extra_sql:
             con.execute(sql)
     finally:

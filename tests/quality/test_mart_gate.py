@@ -17,7 +17,7 @@ def test_clean_warehouse_passes_and_results_are_queryable(settings, warehouse):
     summary = validate_marts(settings, BATCH)
     assert all(s["success"] for s in summary.values()), summary
     assert {"mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
-            "mart_referrals", "mart_membership", "mart_customer_360", "fct_orders",
+            "mart_referrals", "mart_membership", "mart_customer_360", "mart_cohort_retention", "mart_nps_value", "fct_orders",
             "reconcile_repurchase_revenue"} <= set(summary)
     con = duckdb.connect()
     results.register_audit_views(con, settings)

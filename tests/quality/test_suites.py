@@ -9,7 +9,7 @@ from loyalty.config import EXPECTATIONS_DIR
 from loyalty.quality.suites import RuleContext, bind, load_suite, mart_suite_paths, raw_suite_path
 
 MARTS = ("mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",
-         "mart_referrals", "mart_membership", "mart_customer_360")
+         "mart_referrals", "mart_membership", "mart_customer_360", "mart_cohort_retention", "mart_nps_value")
 
 
 def _of(suite, type_):
@@ -43,7 +43,8 @@ def test_mart_suites_exist_and_bind():
         suite = load_suite(path)
         bound = bind(suite, RuleContext(batch_id="2026-11-21", row_count=1))
         assert bound.expectations and all(e["meta"]["severity"] in ("error", "warning") for e in bound.expectations)
-        if suite.name in MARTS and suite.name not in ("mart_care_campaign_roi", "mart_customer_360"):
+        if suite.name in MARTS and suite.name not in ("mart_care_campaign_roi", "mart_customer_360", "mart_cohort_retention",
+                                                      "mart_nps_value"):
             grain = _of(suite, "expect_compound_columns_to_be_unique")[0]["kwargs"]["column_list"]
             assert grain == ["period_grain", "period_start", "segment_type", "segment_value"]
 
