@@ -70,7 +70,7 @@ def _land(env: dict[str, str], day: str) -> None:
 
 def _build(env: dict[str, str], engine: str, day: str, *, full: bool) -> dict[str, Any]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import BUILD_FLAGS
+    from loyalty.warehouse.dbt_project import BUILD_FLAGS
     from loyalty.warehouse.pii import dbt_environment
 
     env = {**env, "LOYALTY_DBT_TARGET": engine, **night_env(day, loaded_at=f"{day} 16:00:00"),

@@ -21,7 +21,7 @@ def _rss_mb() -> float:
 
 def dbt_build(night: Any, *, full_refresh: bool, target_path: Path | None = None) -> tuple[float, dict[str, int]]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import BUILD_FLAGS, dbt_executable
+    from loyalty.warehouse.dbt_project import BUILD_FLAGS, dbt_executable
 
     env = {**os.environ, **night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" "))}
     cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
