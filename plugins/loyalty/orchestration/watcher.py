@@ -172,9 +172,10 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         os.environ.update(secret_env)
         release_duckdb()
         from loyalty.orchestration.tasks import business_date
-        from loyalty.warehouse.raw import newest_built_night
 
-        night, newest = business_date(context["logical_date"]), newest_built_night(settings)
+        with open_engine(settings) as wh:
+            newest = wh.newest_built_night()
+        night = business_date(context["logical_date"])
         if newest is not None and night < newest:
             # the incremental facts hold versions landed after this night: rebuild every model from
             # the raw batches up to it (staging reads none later), which reproduces the night

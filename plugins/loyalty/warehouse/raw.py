@@ -82,12 +82,3 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
             con.close()
     log.info("raw schema registered: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
-
-
-def newest_built_night(settings: Settings) -> str | None:
-    """The night of the warehouse's last completed dbt build (``intermediate.int_build_watermark``),
-    or None before the first one; on the engine ``LOYALTY_DBT_TARGET`` names."""
-    from loyalty.warehouse.engines import open_engine
-
-    with open_engine(settings) as wh:
-        return wh.newest_built_night()
