@@ -65,7 +65,7 @@ def _land_tickets(day: str) -> None:
 
 def _land(env: dict[str, str], day: str) -> None:
     _run([_bin("loyalty"), "land", "--date", day, *[a for t in TABLES for a in ("--table", t)]], env)
-    _run([_bin("python"), "-m", "loyalty.bench_engines", "_tickets", day], env)
+    _run([_bin("python"), "-m", "loyalty.bench.engines", "_tickets", day], env)
 
 
 def _build(env: dict[str, str], engine: str, day: str, *, full: bool) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "_tickets":
         _land_tickets(argv[1])
         return 0
-    p = argparse.ArgumentParser(prog="python -m loyalty.bench_engines")
+    p = argparse.ArgumentParser(prog="python -m loyalty.bench.engines")
     p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     args = p.parse_args(argv)
     res = run(args.scale)
