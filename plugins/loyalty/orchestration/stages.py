@@ -1,7 +1,8 @@
-"""A night's stages in one process, without Airflow: the same task functions the DAG's tasks
-call, in the DAG's order (land, ledger and raw gate, register, ``dbt build``, docs, mart gate,
-publish, audit report). The pipeline benchmark's floor (``make bench``'s ``stages`` mode) and the
-engine test's DuckDB reference nights run it."""
+"""A night's stages in one process, without Airflow: the same functions the DAG's tasks call,
+in the DAG's order (land, ledger and raw gate, register, ``dbt build`` as a ``dbt`` process,
+docs, mart gate, publish, audit report), on the DuckDB target only; no retention, evidence
+manifest or morning report. The pipeline benchmark's floor (``loyalty.bench.pipeline``, ``make
+bench``'s ``stages`` mode) and the engine test's DuckDB reference nights run it."""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ DAG file parses fast; every function reads and writes exactly its night's slice.
 Failure classes: a *data* failure (a rejected survey file, a failed quality gate, a ledger
 that does not reconcile) raises ``AirflowFailException`` so Airflow does not retry it;
 anything else (source down, file locked) raises normally and the task's retries apply.
+
+Each task function is ``@measured``: it logs the process's peak RSS when it ends (``make bench``
+reads these lines). The ``dbt`` task group's tasks are in ``loyalty.orchestration.watcher``.
 """
 
 from __future__ import annotations

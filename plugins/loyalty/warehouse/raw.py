@@ -1,7 +1,10 @@
-"""Expose the raw zone to the warehouse as DuckDB schema ``raw`` (views over the Parquet).
+"""Expose the raw zone to the DuckDB warehouse as schema ``raw``: a view per landed table over its
+Parquet batches, ``raw.load_ledger`` over the batches' ``_batch.json`` (with ``is_reconciled``) and
+``raw.quarantine`` (columns: ``contracts.LEDGER_COLUMNS``, ``QUARANTINE_COLUMNS``).
 
-Run once a night, after landing and before dbt, by the only task allowed to write the
-warehouse at that moment (pool ``loyalty_warehouse``). A table with no batch yet gets an
+The DuckDB engine's register step (``loyalty.warehouse.engines``; PostgreSQL and Spark have
+their own, in ``postgres`` and ``spark``): run once a night, after landing and before dbt, by
+``dbt.dbt_build``, which holds the warehouse pool (one writer). A table with no batch yet gets an
 empty view with the contract's types, so dbt always builds.
 """
 
