@@ -32,7 +32,7 @@ bench: install
 
 ## dbt build times by engine (DuckDB, Spark): a full and an incremental night. SCALE=small|medium
 bench-engines: install
-	$(BIN)/python -m loyalty.bench_engines --scale $(SCALE)
+	$(BIN)/python -m loyalty.bench.engines --scale $(SCALE)
 
 lint: install
 	$(BIN)/ruff check plugins dags tests

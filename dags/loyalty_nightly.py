@@ -3,17 +3,24 @@
 
 Every night at 02:00 Asia/Shanghai this DAG loads the **previous business day**:
 
-1. **land** every shop table (`loyalty_shop_db`), the survey inbox and the tickets API
-   (`loyalty_tickets_api`) into the raw zone as Parquet: incremental by `updated_at`, with a
-   lookback; bad rows go to quarantine with a reason; a bad survey file fails `land_surveys`;
-2. **reconcile** the load ledger (`read = landed + quarantined + duplicates`);
-3. **raw gate**: Great Expectations suites over the night's batches (errors block);
-4. **register** the raw zone in the DuckDB warehouse, then **dbt** (cosmos, one task per model,
-   `dbt build` = run + tests), then **dbt docs** for the lineage;
-5. **mart gate**: GX suites over the marts and facts (errors block);
-6. **publish** the validated marts atomically to the serving file BI tools read, and update the
-   `loyalty_serving` Asset;
-7. **audit report** (always, pass or fail): ledger, quarantine, GX and dbt results.
+1. **land** every shop table (`land_shop_table`, one mapped task per table, `loyalty_shop_db`),
+   the survey inbox (`land_surveys`) and the tickets API (`land_tickets`, `loyalty_tickets_api`)
+   into the raw zone as Parquet: incremental by `updated_at`, with a lookback; bad rows go to
+   quarantine with a reason; a bad survey file fails `land_surveys`. Beside them, **retention**
+   removes the per-night artefacts of nights older than `LOYALTY_RETENTION_NIGHTS`;
+2. **raw gate**: the load ledger must reconcile (`read = landed + quarantined + duplicates`),
+   no table may quarantine too much, then Great Expectations suites over the night's batches
+   (errors block);
+3. **dbt**: `dbt.dbt_build` registers the raw zone in the warehouse (`LOYALTY_DBT_TARGET`: DuckDB,
+   PostgreSQL or Spark), runs the night's one `dbt build` (models and their tests) and
+   regenerates the dbt docs when the project changed; one task per model (`dbt.<model>`) shows
+   that model's result and its tests';
+4. **mart gate**: GX suites over the marts and facts (errors block);
+5. **publish** the validated marts atomically to the serving file BI tools read, and update the
+   `loyalty_serving` Asset (skipped for a night older than the one served);
+6. **audit report** (always, pass or fail): the evidence manifest, the audit report (ledger,
+   quarantine, GX and dbt results) and, for a published night, the morning report;
+7. **night_failed** runs only when a task failed, and fails the run.
 
 Re-running a night replaces exactly that night's slice. Params: `full_refresh` re-extracts
 everything and rebuilds dbt incrementals from scratch.

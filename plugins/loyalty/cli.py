@@ -1,25 +1,32 @@
 """The ``loyalty`` command line: one entry point for every job of the project.
 
-Each sub-package contributes its sub-commands through ``add_commands(subparsers)`` in its
-own ``cli.py``; run ``loyalty --help`` for the full list.
+Each layer's package holds its own commands in its ``cli.py`` (``add_commands(subparsers)``);
+this module only puts them together, lowest layer first, which is their order in ``--help``:
+
+- ``loyalty.generator.cli``: ``generate``, ``advance``; ``loyalty.ticket_api.cli``: ``serve-tickets``
+- ``loyalty.extract.cli``: ``land``
+- ``loyalty.warehouse.cli``: ``publish``, ``semantic-catalogue``
+- ``loyalty.quality.cli``: ``validate-raw``, ``validate-marts``, ``audit-report``, ``report``, ``verify``
+- ``loyalty.orchestration.cli``: ``register-raw``, ``setup-airflow``, ``run-night``, ``backfill``, ``demo``
+
+The benchmarks are not commands of it: ``python -m loyalty.bench`` (``loyalty.bench``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
-# Sub-packages that contribute commands, in the order they appear in --help.
-_COMMAND_MODULES = (
-    "loyalty.generator.cli",
-    "loyalty.ticket_api.cli",
-    "loyalty.extract.cli",
-    "loyalty.warehouse.cli",
-    "loyalty.quality.cli",
-    "loyalty.pipeline_cli",
-)
+from loyalty.extract import cli as extract_cli
+from loyalty.generator import cli as generator_cli
+from loyalty.orchestration import cli as orchestration_cli
+from loyalty.quality import cli as quality_cli
+from loyalty.ticket_api import cli as ticket_api_cli
+from loyalty.warehouse import cli as warehouse_cli
+
+# in the order they appear in --help
+COMMAND_MODULES = (generator_cli, ticket_api_cli, extract_cli, warehouse_cli, quality_cli, orchestration_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # that part of the project is not there (yet)
-            raise
+    for module in COMMAND_MODULES:
         module.add_commands(sub)
     return parser
 

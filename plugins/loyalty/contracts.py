@@ -1,4 +1,12 @@
-"""The source contracts of ../shared/SOURCES.md as data: one place every module reads.
+"""The source contracts of ../shared/SOURCES.md as data, and the vocabularies derived from them:
+one place every module reads.
+
+- the tables of the three sources (``ALL_TABLES``), with their columns, types and accepted values;
+- the columns every landed row carries (``RAW_METADATA_COLUMNS``), the load ledger's
+  (``LEDGER_COLUMNS``) and the quarantine's (``QUARANTINE_COLUMNS``);
+- the segment vocabularies of the metric marts (``SEGMENT_VOCABULARIES``; dbt's macro
+  ``segment_vocabulary`` repeats them, and ``tests/test_vocabularies.py`` holds the two together);
+- quarantine reason codes and file-level defects.
 
 Types are DuckDB type names (also valid Arrow/Parquet targets through DuckDB):
 ``BIGINT``, ``INTEGER``, ``VARCHAR``, ``DECIMAL(12,2)``, ``TIMESTAMP`` (naive UTC),
@@ -45,7 +53,11 @@ def _c(name: str, type_: str, nullable: bool = False, accepted: tuple[str, ...] 
 
 
 MONEY = "DECIMAL(12,2)"
-CHANNELS = ("store", "online", "wechat")
+# the enumerations that are also segments of the metric marts (SEGMENT_VOCABULARIES below); the
+# demo generator draws from them in this order
+ORDER_CHANNELS = ("store", "online", "wechat")  # orders.channel, customers.signup_channel
+MEMBER_TIERS = ("bronze", "silver", "gold", "platinum")  # memberships.tier, lowest first
+REFERRAL_CHANNELS = ("wechat", "link", "code")
 
 SHOP_TABLES: dict[str, Table] = {
     t.name: t
@@ -63,7 +75,7 @@ SHOP_TABLES: dict[str, Table] = {
                 _c("birth_date", "DATE", True),
                 _c("city", "VARCHAR", True),
                 _c("registered_at", "TIMESTAMP"),
-                _c("signup_channel", "VARCHAR", False, CHANNELS),
+                _c("signup_channel", "VARCHAR", False, ORDER_CHANNELS),
                 _c("updated_at", "TIMESTAMP"),
             ),
         ),
@@ -99,7 +111,7 @@ SHOP_TABLES: dict[str, Table] = {
                 _c("order_id", "BIGINT"),
                 _c("customer_id", "BIGINT"),
                 _c("store_id", "INTEGER", True),
-                _c("channel", "VARCHAR", False, CHANNELS),
+                _c("channel", "VARCHAR", False, ORDER_CHANNELS),
                 _c("status", "VARCHAR", False, ("paid", "shipped", "completed", "cancelled", "refunded")),
                 _c("total_amount", MONEY),
                 _c("discount_amount", MONEY),
@@ -131,7 +143,7 @@ SHOP_TABLES: dict[str, Table] = {
             (
                 _c("member_id", "BIGINT"),
                 _c("customer_id", "BIGINT"),
-                _c("tier", "VARCHAR", False, ("bronze", "silver", "gold", "platinum")),
+                _c("tier", "VARCHAR", False, MEMBER_TIERS),
                 _c("status", "VARCHAR", False, ("active", "frozen", "cancelled")),
                 _c("joined_at", "TIMESTAMP"),
                 _c("cancelled_at", "TIMESTAMP", True),
@@ -162,7 +174,7 @@ SHOP_TABLES: dict[str, Table] = {
                 _c("referral_id", "BIGINT"),
                 _c("referrer_customer_id", "BIGINT"),
                 _c("referral_code", "VARCHAR"),
-                _c("channel", "VARCHAR", False, ("wechat", "link", "code")),
+                _c("channel", "VARCHAR", False, REFERRAL_CHANNELS),
                 _c("invited_at", "TIMESTAMP"),
                 _c("referee_customer_id", "BIGINT", True),
                 _c("first_order_id", "BIGINT", True),
@@ -249,6 +261,7 @@ SURVEY_RESPONSES = Table(
 )
 
 TICKET_CATEGORIES = ("product_quality", "delivery", "service_attitude", "billing", "other")
+TICKET_CHANNELS = ("phone", "wechat", "email", "store")
 TICKETS = Table(
     "tickets",
     "tickets",
@@ -259,7 +272,7 @@ TICKETS = Table(
         _c("order_id", "BIGINT", True),
         _c("category", "VARCHAR", False, TICKET_CATEGORIES),
         _c("severity", "VARCHAR", False, ("low", "medium", "high")),
-        _c("channel", "VARCHAR", False, ("phone", "wechat", "email", "store")),
+        _c("channel", "VARCHAR", False, TICKET_CHANNELS),
         _c("status", "VARCHAR", False, ("open", "pending", "solved", "closed")),
         _c("created_at", "TIMESTAMP"),
         _c("first_response_at", "TIMESTAMP", True),
@@ -281,11 +294,49 @@ RAW_METADATA_COLUMNS: tuple[Column, ...] = (
     _c("_source_line", "BIGINT", True),  # 1-based physical record number in that file
 )
 
-# Quarantine reason codes: the generator's defect manifest uses the same names.
+# The load ledger, ``raw.load_ledger``: these keys of every batch's ``_batch.json``
+# (``loyalty.extract.batches.BatchRecord``) and their types, plus ``is_reconciled``
+# (read = landed + quarantined + duplicates), computed when it is registered.
+LEDGER_COLUMNS: dict[str, str] = {
+    "table": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "data_interval_start": "VARCHAR",
+    "data_interval_end": "VARCHAR", "extracted_at": "VARCHAR", "mode": "VARCHAR", "window_start": "VARCHAR",
+    "window_end": "VARCHAR", "rows_read": "BIGINT", "rows_landed": "BIGINT", "rows_quarantined": "BIGINT",
+    "rows_duplicate": "BIGINT", "max_cursor": "VARCHAR", "checksum": "VARCHAR",
+}
+# A quarantined row (``quarantine/<table>/batch_id=<id>/part-0.parquet``, ``raw.quarantine``), in this order.
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "table_name": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "row_identity": "VARCHAR",
+    "reason_code": "VARCHAR", "reason_detail": "VARCHAR", "raw_payload": "VARCHAR", "source_file": "VARCHAR",
+    "source_line": "BIGINT", "quarantined_at": "TIMESTAMP",
+}
+
+
+def _accepted(table: str, column: str) -> tuple[str, ...]:
+    values = ALL_TABLES[table].column(column).accepted
+    if values is None:
+        raise ValueError(f"contracts: {table}.{column} has no accepted values, so it cannot be a segment vocabulary")
+    return values
+
+
+# The segments of the metric marts: the accepted values of the source column each one comes from.
+# A customer with no membership is in the member_tier segment 'non_member'. dbt's macro
+# segment_vocabulary (dbt_project/macros/) repeats these values for SQL: keep the two the same
+# (tests/test_vocabularies.py fails when they differ).
+NON_MEMBER = "non_member"
+SEGMENT_VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "order_channel": _accepted("orders", "channel"),
+    "survey_channel": _accepted("survey_responses", "channel"),
+    "ticket_channel": _accepted("tickets", "channel"),
+    "referral_channel": _accepted("referrals", "channel"),
+    "ticket_category": _accepted("tickets", "category"),
+    "member_tier": (*_accepted("memberships", "tier"), NON_MEMBER),
+}
+
 # columns that hold raw personal data: they never leave the raw zone and the quarantine (the
 # pipeline pseudonymises phone and e-mail in staging; reports show these fields redacted)
 PII_COLUMNS: dict[str, tuple[str, ...]] = {"customers": ("name", "phone", "email")}
 
+# Quarantine reason codes: the generator's defect manifest uses the same names.
 REASON_CODES: dict[str, str] = {
     "null_key": "the primary key is empty",
     "invalid_type": "a value cannot be parsed as its contract type",

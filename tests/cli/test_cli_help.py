@@ -10,8 +10,8 @@ import pytest
 
 LOYALTY = str(Path(sys.executable).with_name("loyalty"))
 COMMANDS = (
-    "generate", "advance", "serve-tickets", "land", "register-raw", "publish", "validate-raw", "validate-marts",
-    "audit-report", "setup-airflow", "run-night", "backfill", "demo",
+    "generate", "advance", "serve-tickets", "land", "publish", "semantic-catalogue", "validate-raw", "validate-marts",
+    "audit-report", "report", "verify", "register-raw", "setup-airflow", "run-night", "backfill", "demo",
 )
 
 

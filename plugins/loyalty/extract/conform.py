@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from loyalty.contracts import Column, Table
+from loyalty.contracts import QUARANTINE_COLUMNS, Column, Table
 
 
 def _q(name: str) -> str:
@@ -89,6 +89,22 @@ def _suspect(table: Table, col: Column) -> list[str]:
         allowed = ", ".join(_lit(v) for v in col.accepted)
         conds.append(f"{typed} not in ({allowed})")
     return conds
+
+
+def quarantine_select(table: Table, batch_id: str, quarantined_at: datetime) -> str:
+    """The select list of a quarantine file's rows (``contracts.QUARANTINE_COLUMNS``, in its
+    order) over the classified rows."""
+    identity = "coalesce(_row_key_raw, _source_file || ':' || _source_line::varchar, '(no key)')"
+    expressions = {
+        "table_name": _lit(table.name), "source": _lit(table.source), "batch_id": _lit(batch_id),
+        "row_identity": identity, "reason_code": "_reason_code", "reason_detail": "_reason_detail",
+        "raw_payload": "_raw_payload", "source_file": "_source_file", "source_line": "_source_line",
+        "quarantined_at": f"{_lit(quarantined_at.isoformat(sep=' '))}::timestamp",
+    }
+    if list(expressions) != list(QUARANTINE_COLUMNS):
+        raise RuntimeError(f"conform.quarantine_select writes {list(expressions)}, but contracts.QUARANTINE_COLUMNS is "
+                           f"{list(QUARANTINE_COLUMNS)}: give every contract column an expression here, in its order")
+    return ", ".join(f"{expressions[c]} as {c}" for c in QUARANTINE_COLUMNS)
 
 
 def _raw(name: str) -> str:
@@ -264,13 +280,8 @@ def classify_and_write(
     n_quarantined = con.execute(f"select count(*) from {source} where _fate = 'quarantined'").fetchall()[0][0]
     if n_quarantined:
         quarantine_out.mkdir(parents=True, exist_ok=True)
-        identity = "coalesce(_row_key_raw, _source_file || ':' || _source_line::varchar, '(no key)')"
         con.execute(
-            f"""copy (select {_lit(table.name)} as table_name, {_lit(table.source)} as source,
-                   {_lit(batch_id)} as batch_id, {identity} as row_identity,
-                   _reason_code as reason_code, _reason_detail as reason_detail, _raw_payload as raw_payload,
-                   _source_file as source_file, _source_line as source_line,
-                   {_lit(extracted_at.isoformat(sep=' '))}::timestamp as quarantined_at
+            f"""copy (select {quarantine_select(table, batch_id, extracted_at)}
                  from {source} where _fate = 'quarantined' order by row_identity, source_line)
                  to {_lit(str(quarantine_out / 'part-0.parquet'))} (format parquet)"""
         )

@@ -1,8 +1,11 @@
 """Extract one shop-database table for a night, incrementally by ``updated_at``, and land it.
 
-PostgreSQL streams through ``COPY (SELECT …) TO STDOUT`` (psycopg 3) straight into a
-temporary CSV file, so no table is ever held in Python memory; SQLite streams through
-``fetchmany``. DuckDB then types the file against the contract and writes Parquet.
+PostgreSQL streams through ``COPY (SELECT …) TO STDOUT`` (the ``psql`` client when it is on the
+PATH, else psycopg 3; ``LOYALTY_EXTRACT_CLIENT=psycopg`` chooses psycopg) into temporary CSV
+segments, so no table is ever held in Python memory; SQLite streams through ``fetchmany``.
+DuckDB types each segment against the contract on a background thread while the next one is
+written (``SegmentTyper``); ``conform`` writes the landed Parquet and the quarantine, ``batches``
+the ledger record. The source's schema is checked against the contract first (``schema``).
 """
 
 from __future__ import annotations

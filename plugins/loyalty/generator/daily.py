@@ -545,8 +545,8 @@ def _new_invites(rng: np.random.Generator, ch: Changes, ids: dict, existing: np.
     ch.insert("referrals", pa.table({
         "referral_id": pa.array(rid), "referrer_customer_id": pa.array(referrer),
         "referral_code": pa.array(H.referral_code(referrer), pa.string()),
-        "channel": pa.array(np.array(["wechat", "link", "code"], dtype=object)[rng.choice(3, n, p=[0.6, 0.25, 0.15])],
-                            pa.string()),
+        "channel": pa.array(np.array(vocab.REFERRAL_CHANNELS, dtype=object)[
+            rng.choice(len(vocab.REFERRAL_CHANNELS), n, p=vocab.REFERRAL_CHANNEL_P)], pa.string()),
         "invited_at": ts_text(t), "referee_customer_id": int_array(np.full(n, NULL)),
         "first_order_id": int_array(np.full(n, NULL)), "status": pa.array(["invited"] * n, pa.string()),
         "reward_amount": money_text(np.full(n, NULL)), "rewarded_at": ts_text(np.full(n, NULL)),
@@ -801,7 +801,7 @@ def _tickets(db: shopdb.ShopDB, rng: np.random.Generator, out: Path, lat: pd.Dat
     created = np.sort(times_in_window(rng, s, e - 60, n))
     cust_id = np.concatenate([recent["customer_id"].to_numpy()[sel].astype(np.int64), other_c])
     order_id = np.concatenate([recent["order_id"].to_numpy()[sel].astype(np.int64), np.full(n_other, NULL)])
-    chan_code = {"store": 0, "online": 1, "wechat": 2}
+    chan_code = {channel: i for i, channel in enumerate(vocab.CHANNELS)}
     och = np.concatenate([np.array([chan_code[c] for c in recent["channel"].to_numpy()[sel]], dtype=np.int64),
                           np.full(n_other, -1)])
     refd = np.concatenate([refunded[sel], np.zeros(n_other, dtype=bool)])

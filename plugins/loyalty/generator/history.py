@@ -651,7 +651,8 @@ def make_referrals(seed: int, cal: Calendar, cust: Customers, o: pd.DataFrame, r
     })], ignore_index=True)
     out = out.sort_values(["invited_at", "referrer"], kind="stable").reset_index(drop=True)
     out.insert(0, "referral_id", np.arange(1, len(out) + 1))
-    out["channel"] = np.array(["wechat", "link", "code"], dtype=object)[rng.choice(3, len(out), p=[0.6, 0.25, 0.15])]
+    out["channel"] = np.array(vocab.REFERRAL_CHANNELS, dtype=object)[
+        rng.choice(len(vocab.REFERRAL_CHANNELS), len(out), p=vocab.REFERRAL_CHANNEL_P)]
     out["code"] = referral_code(cust.id[out["referrer"].to_numpy()])
     susp_list = [{"referral_id": int(r.referral_id), "kind": r.kind, "status": r.status}
                  for r in out[out["kind"] != ""].itertuples(index=False)]

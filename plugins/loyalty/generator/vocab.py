@@ -1,8 +1,12 @@
-"""Word lists of the demo world: cities, names, products, campaigns, survey comments."""
+"""Word lists of the demo world: cities, names, products, campaigns, survey comments, and how
+often each value of a contract's vocabulary is drawn (the vocabularies themselves are
+``loyalty.contracts``'; the shares here are index-aligned with them)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from loyalty import contracts
 
 # City, share of customers, purchase-frequency multiplier (segments must differ).
 CITIES: list[tuple[str, float, float]] = [
@@ -24,11 +28,11 @@ CITY_P = np.array([c[1] for c in CITIES]) / sum(c[1] for c in CITIES)
 CITY_MULT = np.array([c[2] for c in CITIES])
 
 # Signup / order channels of SOURCES.md ('store','online','wechat'): share, multiplier.
-CHANNELS = ("store", "online", "wechat")
+CHANNELS = contracts.ORDER_CHANNELS
 CHANNEL_P = np.array([0.40, 0.30, 0.30])
 CHANNEL_MULT = np.array([1.00, 0.85, 1.20])
 
-TIERS = ("bronze", "silver", "gold", "platinum")
+TIERS = contracts.MEMBER_TIERS
 TIER_SHARE = np.array([0.45, 0.30, 0.18, 0.07])
 TIER_MULT = np.array([1.40, 1.70, 2.10, 2.80])  # purchase frequency against non-members (1.0)
 
@@ -79,14 +83,16 @@ CAMPAIGN_UPLIFT = {"holiday_greeting": 0.06, "birthday_gift": 0.25, "health_care
                    "points_bonus": 0.30}
 CAMPAIGN_FIXED_COST = {"holiday_greeting": (2000, 6000), "birthday_gift": (3000, 8000), "health_care": (5000, 12000),
                        "exclusive_event": (15000, 40000), "points_bonus": (2000, 5000)}
+REFERRAL_CHANNELS = contracts.REFERRAL_CHANNELS  # 'wechat', 'link', 'code'
+REFERRAL_CHANNEL_P = [0.6, 0.25, 0.15]
 TOUCH_COST_CENTS = {"sms": 5, "wechat": 2, "email": 1, "phone": 250, "event": 8000}
 RESPONSE_P = {"sms": 0.05, "wechat": 0.12, "email": 0.03, "phone": 0.30, "event": 0.45}
 
-TICKET_CATEGORIES = ("product_quality", "delivery", "service_attitude", "billing", "other")
-TICKET_CHANNELS = ("phone", "wechat", "email", "store")
+TICKET_CATEGORIES = contracts.TICKET_CATEGORIES
+TICKET_CHANNELS = contracts.TICKET_CHANNELS
 TICKET_SEVERITIES = ("low", "medium", "high")
 
-SURVEY_CHANNELS = ("sms", "wechat", "email", "app")
+SURVEY_CHANNELS = contracts.SURVEY_CHANNELS
 SURVEY_CHANNEL_P = np.array([0.30, 0.40, 0.10, 0.20])
 SAT_LABELS = ("非常不满意", "不满意", "满意", "比较满意", "非常满意")  # index + 1 = digit
 INTENT_LABELS = ("很大可能", "可能", "不可能")

@@ -1,41 +1,32 @@
-"""The dbt part of the nightly DAG: cosmos's profile and project settings, and the ``dbt`` task
-group (one ``dbt build`` a night, one task per model; see ``loyalty.orchestration.watcher``).
+"""The dbt part of the nightly DAG: cosmos's profile and project settings, the warehouse pool
+and queue, and the ``dbt`` task group (one ``dbt build`` a night, one task per model; see
+``loyalty.orchestration.watcher``).
 
-The dbt project is parsed ahead of time (``dbt parse`` writes ``target/manifest.json``,
-done by ``make setup`` / ``loyalty setup-airflow``) and the task group is drawn from that
-manifest, so drawing the DAG never runs dbt.
+The dbt project is parsed ahead of time (``dbt parse`` writes ``target/manifest.json``; ``loyalty
+setup-airflow`` and ``loyalty demo`` run it) and the task group is drawn from that manifest, so
+drawing the DAG never runs dbt. The paths and flags that the warehouse
+layer needs as well are in ``loyalty.warehouse.dbt_project``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from cosmos import ProfileConfig, ProjectConfig
 from cosmos.constants import InvocationMode
 
-from loyalty.config import DBT_PROJECT_DIR, night_env  # noqa: F401  (night_env: re-exported)
+from loyalty.config import DBT_PROJECT_DIR
+from loyalty.warehouse.dbt_project import BUILD_FLAGS, MANIFEST, PROFILES_YML, cache_dir, dbt_executable, target_name
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 WAREHOUSE_POOL = "loyalty_warehouse"
 # the Celery queue of every task that opens the DuckDB warehouse file (register + build, retention,
 # mart gate, publish): one worker serves it, on the machine that holds the file (DuckDB allows one
 # writing process, and a reader blocks a writer). Extraction, the raw gate and the report run on
 # any worker (the default queue). The LocalExecutor ignores queues.
 WAREHOUSE_QUEUE = os.environ.get("LOYALTY_WAREHOUSE_QUEUE", "warehouse")
-# the nightly build: models and their data tests; dbt's unit tests test the SQL on fixed inputs,
-# which is CI's job (tests/dbt), as dbt advises for production runs
-BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
-
-
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
-
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
@@ -43,10 +34,12 @@ project_config = ProjectConfig(
     project_name="loyalty",
     install_dbt_deps=False,  # the project uses no dbt packages (the package hub is not reachable)
 )
+# the target as the DAG is parsed; the build task sets it again from the worker's environment
+# when it runs (loyalty.orchestration.watcher.NightlyDbtBuild)
 profile_config = ProfileConfig(
     profile_name="loyalty",
-    target_name=os.environ.get("LOYALTY_DBT_TARGET", "duckdb"),
-    profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+    target_name=target_name(),
+    profiles_yml_filepath=PROFILES_YML,
 )
 
 
@@ -61,23 +54,6 @@ def manifest_models(manifest_path: Path = MANIFEST) -> tuple[dict[str, dict[str,
                 if parent in models:
                     tests.setdefault(parent, []).append(uid)
     return models, tests
-
-
-def cache_dir() -> Path:
-    """cosmos's partial-parse cache for the night's build, kept with the deployment's data (the
-    newer of it and ``dbt_project/target/`` is used). dbt re-parses the whole project when the
-    rendered profile differs from the one the state was saved with (the warehouse path is in
-    it), so a cache shared by several deployments on one machine would re-parse every night."""
-    from loyalty.config import Settings
-
-    return Settings.from_env().data_dir / "cache" / "dbt"
-
-
-def latest_partial_parse() -> Path | None:
-    """The newest saved partial-parse state: the nightly build's cache or ``target/``."""
-    candidates = [p for p in (cache_dir() / "target" / "partial_parse.msgpack",
-                              DBT_PROJECT_DIR / "target" / "partial_parse.msgpack") if p.exists()]
-    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
 def nightly_dbt_group(group_id: str = "dbt", *, env: dict[str, str], full_refresh: str, callback: str) -> tuple[Any, Any]:

@@ -1,10 +1,12 @@
 """Run the nightly DAG for real on one machine, without a scheduler: ``dag.test()``.
 
 ``prepare_environment()`` sets up a self-contained Airflow home (SQLite metadata DB under
-``<data>/airflow``), the connections (env ``AIRFLOW_CONN_*`` unless already set), the PII
-salt and the dbt manifest. ``run_night()`` runs one real DAG run for a business date;
-the ticket API simulator is started on a free loopback port when no tickets connection
-is configured (the embedded demo default).
+``<data>/airflow``), the connections (env ``AIRFLOW_CONN_*`` unless already set), the Spark
+target's paths and the PII key (in this process's environment only). ``setup_airflow()`` also
+migrates the metadata DB, creates the warehouse pool and parses the dbt project (``parse_dbt``:
+``target/manifest.json``). ``run_night()`` runs one real DAG run for a business date; the ticket
+API simulator is started on a free loopback port when no tickets connection is configured (the
+embedded demo default).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""A night's stages in one process, without Airflow: the same task functions the DAG's tasks
-call, in the DAG's order (land, ledger and raw gate, register, ``dbt build``, docs, mart gate,
-publish, audit report). The pipeline benchmark's floor (``make bench``'s ``stages`` mode) and the
-engine test's DuckDB reference nights run it."""
+"""A night's stages in one process, without Airflow: the same functions the DAG's tasks call,
+in the DAG's order (land, ledger and raw gate, register, ``dbt build`` as a ``dbt`` process,
+docs, mart gate, publish, audit report), on the DuckDB target only; no retention, evidence
+manifest or morning report. The pipeline benchmark's floor (``loyalty.bench.pipeline``, ``make
+bench``'s ``stages`` mode) and the engine test's DuckDB reference nights run it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _rss_mb() -> float:
 
 def dbt_build(night: Any, *, full_refresh: bool, target_path: Path | None = None) -> tuple[float, dict[str, int]]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import BUILD_FLAGS, dbt_executable
+    from loyalty.warehouse.dbt_project import BUILD_FLAGS, dbt_executable
 
     env = {**os.environ, **night_env(night.batch_id, loaded_at=night.end_naive.isoformat(sep=" "))}
     cmd = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

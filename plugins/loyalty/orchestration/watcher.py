@@ -1,18 +1,25 @@
 """One ``dbt build`` a night, one Airflow task per model: cosmos's *watcher* pattern, lean.
+``loyalty.orchestration.dbt_config.nightly_dbt_group`` draws the ``dbt`` task group from these:
 
-The ``dbt`` task group has
-
-- ``dbt.dbt_build``: the producer. cosmos's ``DbtBuildLocalOperator`` runs the night's one
-  ``dbt build`` (models and their data tests) in-process with dbt's programmatic runner,
-  holding the warehouse pool (single writer). A dbt callback records every model's result as
-  it finishes, and each model's tests once they have all finished, as one XCom per model
-  (about 90 for the whole build).
-- ``dbt.<model>``: one task per model, drawn with the dbt lineage. It waits for its model in
-  the triggerer (``start_from_trigger``: no worker process, no pool slot) and ends with the
-  model's state: *success* when the model built and all its tests passed, *failed* when the
-  model errored or a test failed (the message names them), *skipped* when dbt skipped the model
-  because something upstream failed. Its log shows the model's timing, relation, and every
-  test's result; the whole dbt log is the producer's log and is kept in the audit trail.
+- ``dbt.dbt_build`` (``NightlyDbtBuild``): the producer, holding the warehouse pool (one
+  writer). It registers the raw zone and the audit views on the night's engine
+  (``LOYALTY_DBT_TARGET``, read when it runs), rebuilds everything (``--full-refresh``) when the
+  night is older than the warehouse's newest built night, then runs the night's one ``dbt
+  build`` (models and their data tests) in-process with cosmos's ``DbtBuildLocalOperator``.
+  ``NodeResults``, a dbt callback, pushes one XCom per model (``status_key``: ``node__`` and the
+  unique id, dots as ``__``) once the model and all its tests have finished: status, timing, message, relation and the tests'
+  results. After the build it regenerates the dbt docs when the project changed.
+- ``dbt.<model>`` (``DbtModelTask``): one task per model, all after the build whatever its
+  outcome (``all_done``), none after another (the lineage is in the dbt docs; each task's doc
+  names the models it reads). It waits for its model's XCom in the triggerer (``DbtNodeTrigger``;
+  no worker process, no pool slot) and ``judge`` decides its state: *success* when the model built
+  and all its tests passed, *skipped* when dbt skipped the model because something upstream
+  failed (both end in the triggerer), *failed* when the model errored or a test failed: the task
+  resumes in a worker and fails there, naming them, which alerts. A model the build did not report
+  succeeds when the build succeeded (ephemeral or disabled), else is skipped. Without a triggerer
+  (``dag.test()``) or on a retry the task polls from a worker instead. Its log shows the model's
+  timing, relation and every test's result; dbt's whole log is the producer's log, and its
+  ``run_results.json`` is kept under ``audit/dbt/`` (``loyalty.warehouse.dbt_artifacts``).
 
 Why not cosmos's ``ExecutionMode.WATCHER`` as it ships (measured, see DECISIONLOG.md): its
 producer pushes an XCom for every dbt event (1,062 Execution-API calls for one small night;
@@ -172,9 +179,10 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         os.environ.update(secret_env)
         release_duckdb()
         from loyalty.orchestration.tasks import business_date
-        from loyalty.warehouse.raw import newest_built_night
 
-        night, newest = business_date(context["logical_date"]), newest_built_night(settings)
+        with open_engine(settings) as wh:
+            newest = wh.newest_built_night()
+        night = business_date(context["logical_date"])
         if newest is not None and night < newest:
             # the incremental facts hold versions landed after this night: rebuild every model from
             # the raw batches up to it (staging reads none later), which reproduces the night

@@ -1,4 +1,5 @@
-"""``loyalty validate-raw | validate-marts | audit-report``: the quality gates without Airflow."""
+"""``loyalty validate-raw | validate-marts | audit-report | report | verify``: the quality gates,
+the night's reports and the check of its evidence, without Airflow."""
 
 from __future__ import annotations
 
@@ -64,20 +65,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_semantic_catalogue(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from loyalty.warehouse.semantic import catalogue_markdown
-
-    text = catalogue_markdown()
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(args.out)
-    else:
-        print(text, end="")
-    return 0
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from loyalty.config import Settings
     from loyalty.quality.evidence import manifest_path, sha256_file, verify
@@ -111,10 +98,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="rebuild the night's morning report (static HTML from the serving file)")
     p.add_argument("--night", required=True, help="the night (business date YYYY-MM-DD) the serving file holds")
     p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("semantic-catalogue", help="the metric catalogue (Markdown) generated from the semantic layer")
-    p.add_argument("--out", help="write it to this file (docs/METRIC_CATALOGUE.md) instead of stdout")
-    p.set_defaults(func=cmd_semantic_catalogue)
 
     p = sub.add_parser("verify", help="recompute the night's evidence hashes (raw zone, quarantine, serving file); "
                                       "exit 1 on any difference")

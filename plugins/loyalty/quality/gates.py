@@ -2,8 +2,10 @@
 
 * ``validate_raw_batch``: the landed Parquet of one table and night against
   ``expectations/raw/raw_<table>.json`` (before anything is registered in the warehouse).
-* ``validate_marts``: every suite under ``expectations/marts/`` against a read-only DuckDB
-  query of the warehouse (after dbt, before publishing).
+* ``validate_raw_night``: every landed table's suite, then the quarantine-rate guard (a table
+  whose night quarantined too much fails the gate; ``quarantine_limits``).
+* ``validate_marts``: every suite under ``expectations/marts/`` against a read-only query of the
+  warehouse, on the night's engine (after dbt, before publishing).
 
 A failing expectation of severity ``error`` raises :class:`GateFailed` naming the suite, the
 expectation and what was observed; ``warning`` ones are logged. Results are written to

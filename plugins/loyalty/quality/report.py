@@ -1,7 +1,8 @@
 """The night's audit report: one self-contained HTML page (no external assets) for auditors.
 
 Sections: load ledger reconciliation, quarantine by table and reason (with sample rows),
-Great Expectations results (failing first), dbt test/model results, link to Data Docs.
+Great Expectations results (failing first), dbt test/model results, link to Data Docs, and the
+night's evidence manifest with its SHA-256 (when given).
 """
 
 from __future__ import annotations

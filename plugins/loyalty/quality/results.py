@@ -1,8 +1,11 @@
-"""The validation results table: one Parquet file per batch and suite, and its DuckDB view.
+"""The validation results table: one Parquet file per batch and suite, and its view in the warehouse.
 
 ``audit/validations/batch_id=<id>/<suite>.parquet`` holds one row per expectation of one
 validation. Writing the same batch and suite again replaces the file (temporary file +
 rename), so re-running a night leaves exactly one result set per suite.
+``register_audit_views`` makes ``audit.validation_results`` in the warehouse (DuckDB, PostgreSQL
+or Spark) over the files and ``audit.validation_results_archive``, where ``archive_night`` copies
+a night's rows before retention removes its files.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Run one bound suite against one pandas DataFrame with GX 1.x, and turn the outcome into rows.
 
 GX's SQL datasources do not work against DuckDB, so every batch is a pandas DataFrame:
-the landed Parquet file, or the result of a read-only DuckDB query. One file context per
+the landed Parquet file, or the result of a read-only query of the warehouse. One file context per
 data root (``<data>/gx``), cached for the process; every validation result is stored in its
 validation results store and Data Docs are rebuilt from it, pass or fail.
 """

@@ -1,20 +1,12 @@
-"""``loyalty register-raw`` and ``loyalty publish``: the warehouse steps without Airflow."""
+"""``loyalty publish`` and ``loyalty semantic-catalogue``: the warehouse's commands.
+
+(``loyalty register-raw`` registers the audit views of the quality layer with the raw zone, as
+the night's build does: it is in ``loyalty.orchestration.cli``.)
+"""
 
 from __future__ import annotations
 
 import argparse
-
-
-def cmd_register(args: argparse.Namespace) -> int:
-    from loyalty.config import Settings
-    from loyalty.quality.results import register_audit_views
-    from loyalty.warehouse.engines import open_engine
-
-    with open_engine(Settings.from_env()) as wh:
-        counts = wh.register_raw(also=(register_audit_views,))
-    for name, n in counts.items():
-        print(f"raw.{name}: {n} rows")
-    return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -25,9 +17,25 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_semantic_catalogue(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from loyalty.warehouse.semantic import catalogue_markdown
+
+    text = catalogue_markdown()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(args.out)
+    else:
+        print(text, end="")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("register-raw", help="expose (DuckDB) or load (PostgreSQL) the raw zone, ledger, quarantine as schema raw")
-    p.set_defaults(func=cmd_register)
     p = sub.add_parser("publish", help="copy the marts and BI dimensions atomically into the serving file")
     p.add_argument("--batch-id", required=True)
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("semantic-catalogue", help="the metric catalogue (Markdown) generated from the semantic layer")
+    p.add_argument("--out", help="write it to this file (docs/METRIC_CATALOGUE.md) instead of stdout")
+    p.set_defaults(func=cmd_semantic_catalogue)

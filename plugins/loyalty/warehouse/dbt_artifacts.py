@@ -1,8 +1,12 @@
-"""Keep each dbt invocation's ``run_results.json`` for the audit trail.
+"""dbt's artifacts after a run in this process: its results kept for the audit trail, and the
+DuckDB file it held released.
 
-Cosmos runs every dbt node in a temporary copy of the project; this callback (given to
-cosmos as ``callback``) copies the results out before the copy is deleted, to
-``audit/dbt/batch_id=<id>/<task_id>.json``.
+- ``keep_run_results``: cosmos runs the night's build (``dbt.dbt_build``) in a temporary copy of
+  the project; this callback (the DAG gives it to cosmos as ``callback``) copies its
+  ``run_results.json`` out before the copy is deleted, to ``audit/dbt/batch_id=<id>/<task_id>.json``.
+- ``merged_run_results``: one ``run_results.json`` of everything dbt ran for a night (the audit
+  report and the evidence manifest read it).
+- ``release_duckdb``: closes the warehouse file dbt-duckdb keeps open in the process.
 """
 
 from __future__ import annotations

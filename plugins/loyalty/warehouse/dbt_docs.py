@@ -2,9 +2,9 @@
 
 The lineage, descriptions, tests and columns change only with the project's files, so the
 nightly build regenerates the page only when their fingerprint differs from the one the page
-was made from (``data/dbt_docs/.project_sha256``), or when the page is missing.
-``loyalty dbt-docs --force`` (or deleting the folder) regenerates it at any time.
-``--static`` writes one self-contained page that opens from the file system.
+was made from (``data/dbt_docs/.project_sha256``), or when the page is missing; deleting the
+folder (or ``generate_docs(..., force=True)``) has the next build regenerate it. The page is dbt's
+``docs generate --static`` one: self-contained, it opens from the file system.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from loyalty.config import DBT_PROJECT_DIR, Settings
+from loyalty.warehouse.dbt_project import latest_partial_parse, target_name
 
 log = logging.getLogger("loyalty.dbt_docs")
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "profiles.yml")
@@ -61,13 +62,11 @@ def generate_docs(settings: Settings, env: dict[str, str], *, force: bool = Fals
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".dbt_docs-", dir=out.parent))
     try:
-        from loyalty.orchestration.dbt_config import latest_partial_parse
-
         partial = latest_partial_parse()
         if partial is not None:
             shutil.copy2(partial, work / "partial_parse.msgpack")
         args = ["docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                str(DBT_PROJECT_DIR), "--target", os.environ.get("LOYALTY_DBT_TARGET", "duckdb"),
+                str(DBT_PROJECT_DIR), "--target", target_name(),
                 "--target-path", str(work), "--log-path", str(work / "logs"), "--quiet"]
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)

@@ -1,6 +1,9 @@
 """The warehouse engine, one setting for the whole night: ``LOYALTY_DBT_TARGET`` (the dbt target
 of ``dbt_project/profiles.yml``: ``duckdb``, the default, ``postgres`` or ``spark``).
 
+``Engine`` is what every step may ask of the warehouse; ``DuckDBEngine``, ``PostgresEngine`` and
+``SparkEngine`` implement it, the last two by calling ``loyalty.warehouse.postgres`` and
+``loyalty.warehouse.spark`` (which know nothing of this module). ``open_engine`` picks one by name.
 Every step that touches the warehouse goes through ``open_engine``:
 
 - the register step of ``dbt.dbt_build`` exposes (DuckDB, Spark: views over the Parquet) or
@@ -16,23 +19,14 @@ Every step that touches the warehouse goes through ``open_engine``:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import duckdb
 
 from loyalty.config import Settings
-
-ENGINES = ("duckdb", "postgres", "spark")
-
-
-def engine_name() -> str:
-    name = os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
-    if name not in ENGINES:
-        raise ValueError(f"LOYALTY_DBT_TARGET={name!r}: the warehouse engine must be one of {', '.join(ENGINES)} "
-                         "(a target of dbt_project/profiles.yml)")
-    return name
+from loyalty.warehouse import postgres, raw, spark
+from loyalty.warehouse.dbt_project import target_name
 
 
 def _lit(s: str) -> str:
@@ -130,10 +124,8 @@ class DuckDBEngine(Engine):
         return self.settings.warehouse_path.exists()
 
     def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
-        from loyalty.warehouse.raw import register_raw
-
         self.close()
-        return register_raw(self.settings, also=also)
+        return raw.register_raw(self.settings, also=also)
 
     def relation_exists(self, relation: str) -> bool:
         schema, _, name = relation.rpartition(".")
@@ -170,8 +162,6 @@ class PostgresEngine(Engine):
     name = "postgres"
 
     def _connect(self) -> Any:
-        from loyalty.warehouse import postgres
-
         return postgres.connect(autocommit=True)
 
     @property
@@ -179,40 +169,26 @@ class PostgresEngine(Engine):
         return self.connection
 
     def describe(self) -> str:
-        from loyalty.warehouse import postgres
-
         return postgres.describe()
 
     def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
-        from loyalty.warehouse import postgres
-
         return postgres.load_raw(self.settings, also=also)
 
     def relation_exists(self, relation: str) -> bool:
-        from loyalty.warehouse import postgres
-
         return postgres.relation_exists(self.pg, relation)
 
     def to_arrow(self, query: str) -> Any:
-        from loyalty.warehouse import postgres
-
         return postgres.query_arrow(self.pg, query)
 
     def tables(self, where: str) -> list[tuple[str, str]]:
-        from loyalty.warehouse import postgres
-
         return postgres.tables(self.pg, where)
 
     def copy_into(self, duck: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]]) -> None:
-        from loyalty.warehouse import postgres
-
         for schema, name in relations:
             duck.execute(f"create schema if not exists {schema}")
             postgres.copy_query_to_duckdb(self.pg, f'select * from {schema}."{name}"', duck, f"{schema}.{name}")
 
     def execute(self, fn: Callable[[Any], Any]) -> Any:
-        from loyalty.warehouse import postgres
-
         with postgres.connect() as pg:
             return fn(pg)
 
@@ -225,36 +201,24 @@ class SparkEngine(Engine):
     _schema_refreshed = False
 
     def _connect(self) -> Any:
-        from loyalty.warehouse import spark
-
         return spark.session(self.settings)
 
     def close(self) -> None:
         self._connection = None  # the session stays for the process's next user (dbt, a gate)
 
     def describe(self) -> str:
-        from loyalty.warehouse import spark
-
         return spark.describe(self.settings)
 
     def exists(self) -> bool:
-        from loyalty.warehouse import spark
-
         return (spark.spark_dir(self.settings) / "metastore_db").exists()
 
     def register_raw(self, also: Iterable[Callable[[Any, Settings], None]] = ()) -> dict[str, int]:
-        from loyalty.warehouse import spark
-
         return spark.register_raw(self.settings, also=also)
 
     def relation_exists(self, relation: str) -> bool:
-        from loyalty.warehouse import spark
-
         return spark.relation_exists(self.connection, relation)
 
     def to_arrow(self, query: str) -> Any:
-        from loyalty.warehouse import spark
-
         if "information_schema." in query and not self._schema_refreshed:
             spark.refresh_information_schema(self.connection)
             self._schema_refreshed = True
@@ -268,8 +232,6 @@ class SparkEngine(Engine):
     def tables(self, where: str) -> list[tuple[str, str]]:
         """Spark has no information_schema: the catalogue's tables, filtered by ``where`` in DuckDB."""
         import pyarrow as pa
-
-        from loyalty.warehouse import spark
 
         listed = spark.tables(self.connection)
         frame = pa.table({"table_schema": [s for s, _ in listed], "table_name": [n for _, n in listed]},
@@ -295,6 +257,24 @@ class SparkEngine(Engine):
         return fn(self.connection)
 
 
+# --- dispatch ---------------------------------------------------------------------------------
+ENGINE_CLASSES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "postgres": PostgresEngine, "spark": SparkEngine}
+ENGINES = tuple(ENGINE_CLASSES)
+
+
+def engine_name() -> str:
+    """The night's engine: ``LOYALTY_DBT_TARGET`` (default ``duckdb``), checked."""
+    name = target_name()
+    if name not in ENGINE_CLASSES:
+        raise ValueError(f"LOYALTY_DBT_TARGET={name!r}: the warehouse engine must be one of {', '.join(ENGINES)} "
+                         "(a target of dbt_project/profiles.yml); set it to one of them, or unset it for duckdb")
+    return name
+
+
 def open_engine(settings: Settings, name: str | None = None) -> Engine:
+    """The engine ``name`` (default: the night's, ``engine_name()``); it connects on first use."""
     name = name or engine_name()
-    return {"duckdb": DuckDBEngine, "postgres": PostgresEngine, "spark": SparkEngine}[name](settings)
+    if name not in ENGINE_CLASSES:
+        raise ValueError(f"no warehouse engine {name!r}: the engines are {', '.join(ENGINES)} "
+                         "(the targets of dbt_project/profiles.yml)")
+    return ENGINE_CLASSES[name](settings)

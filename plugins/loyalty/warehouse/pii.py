@@ -29,6 +29,7 @@ import secrets
 from pathlib import Path
 
 from loyalty.config import Settings
+from loyalty.warehouse.dbt_project import target_name
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def dbt_environment(key: str, target: str | None = None) -> dict[str, str]:
     the session setting pgcrypto's ``hmac`` reads, for Spark the key's HMAC pads as session
     settings (profiles.yml); never in SQL."""
     env = {KEY_ENV: key}
-    target = target or os.environ.get("LOYALTY_DBT_TARGET", "duckdb")
+    target = target or target_name()
     if target == "spark":
         env["LOYALTY_SPARK_PII_IPAD"], env["LOYALTY_SPARK_PII_OPAD"] = hmac_pads(key)
     if target == "postgres":

@@ -216,20 +216,18 @@ def load_raw(settings: Settings, also: Iterable[Callable[[Any, Settings], None]]
 
 
 def _replace_ledger(pg: Any, settings: Settings) -> None:
-    from loyalty.warehouse.raw import LEDGER_COLUMNS
-
     pg.execute("drop table if exists raw.load_ledger")
-    _create(pg, "raw.load_ledger", {**LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
+    _create(pg, "raw.load_ledger", {**contracts.LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
     rows = []
     for f in sorted(settings.raw_dir.glob("*/batch_id=*/_batch.json")):
         rec = json.loads(f.read_text())
-        values = [rec.get(c) for c in LEDGER_COLUMNS]
+        values = [rec.get(c) for c in contracts.LEDGER_COLUMNS]
         counts = [rec.get(c) for c in ("rows_read", "rows_landed", "rows_quarantined", "rows_duplicate")]
         ok = None if None in counts else counts[0] == counts[1] + counts[2] + counts[3]
         rows.append([*(None if v is None else (v if isinstance(v, int) else str(v)) for v in values), ok])
     if rows:
         with pg.cursor() as cur:
-            cols = ", ".join(_q(c) for c in (*LEDGER_COLUMNS, "is_reconciled"))
+            cols = ", ".join(_q(c) for c in (*contracts.LEDGER_COLUMNS, "is_reconciled"))
             with cur.copy(f"copy raw.load_ledger ({cols}) from stdin") as copy:
                 for r in rows:
                     copy.write_row(r)
@@ -237,11 +235,10 @@ def _replace_ledger(pg: Any, settings: Settings) -> None:
 
 def _replace_quarantine(pg: Any, duck: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     from loyalty.extract.batches import quarantine_glob
-    from loyalty.warehouse.raw import QUARANTINE_COLUMNS
 
     pg.execute("drop table if exists raw.quarantine")
-    _create(pg, "raw.quarantine", QUARANTINE_COLUMNS)
+    _create(pg, "raw.quarantine", contracts.QUARANTINE_COLUMNS)
     if list(settings.quarantine_dir.glob("*/batch_id=*/part-0.parquet")):
-        select = ", ".join(f"{_q(c)}::{t}" for c, t in QUARANTINE_COLUMNS.items())
+        select = ", ".join(f"{_q(c)}::{t}" for c, t in contracts.QUARANTINE_COLUMNS.items())
         copy_duckdb_query(duck, f"select {select} from read_parquet({_lit(quarantine_glob(settings))}, union_by_name=true)",
-                          pg, "raw.quarantine", list(QUARANTINE_COLUMNS))
+                          pg, "raw.quarantine", list(contracts.QUARANTINE_COLUMNS))

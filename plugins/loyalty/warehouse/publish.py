@@ -1,10 +1,14 @@
 """Publish the validated marts (and the dimensions BI needs) to the serving DuckDB file.
 
+The tables are read from the night's warehouse engine (``loyalty.warehouse.engines``), with the
+semantic layer's saved queries as ``semantic.<name>`` (DuckDB engine), the night in
+``meta.publication``, and a Parquet copy of each table under ``serving/parquet/``.
+
 Atomic: a new file is built beside the old one, check-pointed and closed, then renamed
 over it (``os.replace``). A BI connection already open keeps reading the version it
 opened (the old inode); every new connection sees tonight's version whole. Readers open
 the serving file read-only and never block the nightly load, which only writes the
-warehouse.
+warehouse. Never backwards: a night older than the one served raises ``NewerNightPublished``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Expose the raw zone to the warehouse as DuckDB schema ``raw`` (views over the Parquet).
+"""Expose the raw zone to the DuckDB warehouse as schema ``raw``: a view per landed table over its
+Parquet batches, ``raw.load_ledger`` over the batches' ``_batch.json`` (with ``is_reconciled``) and
+``raw.quarantine`` (columns: ``contracts.LEDGER_COLUMNS``, ``QUARANTINE_COLUMNS``).
 
-Run once a night, after landing and before dbt, by the only task allowed to write the
-warehouse at that moment (pool ``loyalty_warehouse``). A table with no batch yet gets an
+The DuckDB engine's register step (``loyalty.warehouse.engines``; PostgreSQL and Spark have
+their own, in ``postgres`` and ``spark``): run once a night, after landing and before dbt, by
+``dbt.dbt_build``, which holds the warehouse pool (one writer). A table with no batch yet gets an
 empty view with the contract's types, so dbt always builds.
 """
 
@@ -17,18 +20,6 @@ from loyalty.config import Settings
 from loyalty.extract import batches
 
 log = logging.getLogger(__name__)
-
-LEDGER_COLUMNS = {
-    "table": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "data_interval_start": "VARCHAR",
-    "data_interval_end": "VARCHAR", "extracted_at": "VARCHAR", "mode": "VARCHAR", "window_start": "VARCHAR",
-    "window_end": "VARCHAR", "rows_read": "BIGINT", "rows_landed": "BIGINT", "rows_quarantined": "BIGINT",
-    "rows_duplicate": "BIGINT", "max_cursor": "VARCHAR", "checksum": "VARCHAR",
-}
-QUARANTINE_COLUMNS = {
-    "table_name": "VARCHAR", "source": "VARCHAR", "batch_id": "VARCHAR", "row_identity": "VARCHAR",
-    "reason_code": "VARCHAR", "reason_detail": "VARCHAR", "raw_payload": "VARCHAR", "source_file": "VARCHAR",
-    "source_line": "BIGINT", "quarantined_at": "TIMESTAMP",
-}
 
 
 def _lit(s: str) -> str:
@@ -61,18 +52,18 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
             con.execute(f"create or replace view raw.{name} as {body}")
             counts[name] = con.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
         if list(settings.raw_dir.glob("*/batch_id=*/_batch.json")):
-            ledger_cols = "{" + ", ".join(f"'{c}': '{t}'" for c, t in LEDGER_COLUMNS.items()) + "}"
+            ledger_cols = "{" + ", ".join(f"'{c}': '{t}'" for c, t in contracts.LEDGER_COLUMNS.items()) + "}"
             ledger = (
                 f"select *, rows_read = rows_landed + rows_quarantined + rows_duplicate as is_reconciled "
                 f"from read_json({_lit(str(settings.raw_dir / '*' / 'batch_id=*' / '_batch.json'))}, columns={ledger_cols})"
             )
         else:
-            ledger = _empty_select({**LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
+            ledger = _empty_select({**contracts.LEDGER_COLUMNS, "is_reconciled": "BOOLEAN"})
         con.execute(f"create or replace view raw.load_ledger as {ledger}")
         if list(settings.quarantine_dir.glob("*/batch_id=*/part-0.parquet")):
             quarantine = f"select * from read_parquet({_lit(batches.quarantine_glob(settings))}, union_by_name=true)"
         else:
-            quarantine = _empty_select(QUARANTINE_COLUMNS)
+            quarantine = _empty_select(contracts.QUARANTINE_COLUMNS)
         con.execute(f"create or replace view raw.quarantine as {quarantine}")
         for register in also:
             register(con, settings)
@@ -82,12 +73,3 @@ def register_raw(settings: Settings, con: duckdb.DuckDBPyConnection | None = Non
             con.close()
     log.info("raw schema registered: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
-
-
-def newest_built_night(settings: Settings) -> str | None:
-    """The night of the warehouse's last completed dbt build (``intermediate.int_build_watermark``),
-    or None before the first one; on the engine ``LOYALTY_DBT_TARGET`` names."""
-    from loyalty.warehouse.engines import open_engine
-
-    with open_engine(settings) as wh:
-        return wh.newest_built_night()

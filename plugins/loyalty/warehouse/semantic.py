@@ -5,8 +5,8 @@
         table = sl.query(["nps", "recommend_rate"], ["metric_time__month"])
         tables = sl.saved_queries()   # every saved query of _saved_queries.yml, by name
 
-MetricFlow reads ``dbt_project/target/semantic_manifest.json`` (``loyalty setup-airflow`` and
-every DAG parse write it with the manifest) and queries the warehouse through the project's dbt
+MetricFlow reads ``dbt_project/target/semantic_manifest.json`` (``dbt parse`` writes it with the
+manifest: ``loyalty setup-airflow``, ``loyalty demo``) and queries the warehouse through the project's dbt
 profile and target (``LOYALTY_DBT_TARGET``), the same connection dbt builds with. The nightly
 publish step materialises every saved query into the serving file's ``semantic`` schema, so a
 BI tool with no MetricFlow client reads the governed numbers (``semantic.<saved query>``).

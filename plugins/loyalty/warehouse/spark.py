@@ -24,6 +24,7 @@ from typing import Any
 
 from loyalty import contracts
 from loyalty.config import DBT_PROJECT_DIR, Settings
+from loyalty.warehouse.dbt_project import PROFILES_YML
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def spark_conf() -> dict[str, str]:
             raise RuntimeError(f"the spark target needs the environment variable {name}")
         return default
 
-    text = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    text = PROFILES_YML.read_text()
     jenv = jinja2.Environment()
     jenv.filters.update(as_number=lambda v: v, as_bool=lambda v: v, as_text=lambda v: v, as_native=lambda v: v)
     rendered = jenv.from_string(text).render(env_var=env_var)
@@ -112,7 +113,6 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
     import duckdb
 
     from loyalty.extract import batches
-    from loyalty.warehouse.raw import LEDGER_COLUMNS, QUARANTINE_COLUMNS
 
     spark = session(settings)
     spark.sql("create database if not exists raw")
@@ -135,9 +135,9 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
         rows = []
         for f in ledger_files:
             rec = json.loads(f.read_text())
-            row = {c: rec.get(c) for c in LEDGER_COLUMNS}
+            row = {c: rec.get(c) for c in contracts.LEDGER_COLUMNS}
             rows.append(row)
-        ledger_cols = {**LEDGER_COLUMNS}
+        ledger_cols = {**contracts.LEDGER_COLUMNS}
         ledger = duck.sql("select " + ", ".join(f"cast(null as {t}) as \"{c}\"" for c, t in ledger_cols.items())
                           + " where false").to_arrow_table()
         if rows:
@@ -151,12 +151,12 @@ def register_raw(settings: Settings, also: Any = ()) -> dict[str, int]:
                           "from ledger_rows").to_arrow_table()
         replace_table(spark, "raw.load_ledger", ledger)
         if list(settings.quarantine_dir.glob("*/batch_id=*/part-0.parquet")):
-            select = ", ".join(f"cast(\"{c}\" as {t}) as \"{c}\"" for c, t in QUARANTINE_COLUMNS.items())
+            select = ", ".join(f"cast(\"{c}\" as {t}) as \"{c}\"" for c, t in contracts.QUARANTINE_COLUMNS.items())
             glob = str(batches.quarantine_glob(settings)).replace("'", "''")
             quarantine = duck.sql(f"select {select} from read_parquet('{glob}', union_by_name=true)").to_arrow_table()
         else:
-            quarantine = duck.sql("select " + ", ".join(f"cast(null as {t}) as \"{c}\"" for c, t in QUARANTINE_COLUMNS.items())
-                                  + " where false").to_arrow_table()
+            nulls = ", ".join(f"cast(null as {t}) as \"{c}\"" for c, t in contracts.QUARANTINE_COLUMNS.items())
+            quarantine = duck.sql(f"select {nulls} where false").to_arrow_table()
         replace_table(spark, "raw.quarantine", quarantine)
     finally:
         duck.close()

@@ -1,14 +1,13 @@
-"""Benchmarks that print their figures (``make bench SCALE=medium|large``). Not tests.
-
-``extract``: PostgreSQL extraction throughput against the bare ``COPY (SELECT …) TO STDOUT``
-into nothing, on the same server and rows, with the extractor's peak RSS (measured in a
-fresh child process). The source tables are filled server-side with ``generate_series`` in
-the contract's shape at the scale's row counts (orders; order items at 2.5 per order).
+"""Extraction benchmark (``make bench``'s first part, ``--only extract``): PostgreSQL extraction
+throughput against the bare ``COPY (SELECT …) TO STDOUT`` into nothing, on the same server and
+rows, with the extractor's peak RSS (measured in a fresh child process, ``python -m
+loyalty.bench.extraction _child <table> <data dir>``). The source tables are filled server-side
+with ``generate_series`` in the contract's shape at the scale's row counts (orders; order items
+at 2.5 per order). Figures, not asserts.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -112,7 +111,7 @@ def bench_extract(scale: str) -> list[dict]:
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as d:
                 proc = subprocess.run(
-                    [sys.executable, "-m", "loyalty.bench", "_child", table, d], capture_output=True, text=True,
+                    [sys.executable, "-m", "loyalty.bench.extraction", "_child", table, d], capture_output=True, text=True,
                     check=True,
                 )
                 runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -129,28 +128,8 @@ def bench_extract(scale: str) -> list[dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "_child":
-        _child_extract(argv[1], argv[2])
-        return 0
-    p = argparse.ArgumentParser(prog="python -m loyalty.bench")
-    p.add_argument("--scale", default="medium", choices=list(SCALES))
-    p.add_argument("--only", choices=["extract", "dbt", "gates"], default=None)
-    args = p.parse_args(argv)
-    results: dict[str, object] = {}
-    if args.only in (None, "extract"):
-        results["extract"] = bench_extract(args.scale)
-    if args.only in (None, "dbt", "gates"):
-        try:
-            from loyalty import bench_pipeline
-        except ImportError:
-            print("(dbt and gate benchmarks not available yet)")
-        else:
-            results.update(bench_pipeline.run(args.scale))
-    print(json.dumps(results, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the measured child process of bench_extract
+    if sys.argv[1:2] != ["_child"]:
+        sys.exit("usage: python -m loyalty.bench.extraction _child <table> <data dir> (run by `make bench`; "
+                 "run the benchmark itself with python -m loyalty.bench)")
+    _child_extract(sys.argv[2], sys.argv[3])

@@ -119,7 +119,7 @@ def _child_stages(root: str, day: str, shop_url: str, full: str) -> None:
 
 
 def _child(args: list[str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "loyalty.bench_pipeline", *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "loyalty.bench.pipeline", *args], capture_output=True, text=True,
                           check=False)
     last = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not last:
@@ -366,7 +366,7 @@ def main(argv: list[str]) -> int:
         return 0
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m loyalty.bench_pipeline")
+    p = argparse.ArgumentParser(prog="python -m loyalty.bench.pipeline")
     p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--source", choices=["sqlite", "postgres"], default=None)

@@ -1,4 +1,6 @@
-"""Sub-commands that run the pipeline: set-up, one night, a range of nights, the demo."""
+"""``loyalty register-raw | setup-airflow | run-night | backfill | demo``: the pipeline's commands:
+the register step of the night's build by itself, the local Airflow's set-up, one night, a range
+of nights, the demo."""
 
 from __future__ import annotations
 
@@ -16,6 +18,20 @@ def _date(s: str) -> date:
 
 def _state_ok(state: str) -> bool:
     return state.lower().endswith("success")
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    """The register step of ``dbt.dbt_build`` without Airflow: the raw zone and the audit views,
+    on the night's engine."""
+    from loyalty.config import Settings
+    from loyalty.quality.results import register_audit_views
+    from loyalty.warehouse.engines import open_engine
+
+    with open_engine(Settings.from_env()) as wh:
+        counts = wh.register_raw(also=(register_audit_views,))
+    for name, n in counts.items():
+        print(f"raw.{name}: {n} rows")
+    return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -89,6 +105,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("register-raw", help="expose (DuckDB) or load (PostgreSQL) the raw zone, ledger, quarantine as schema raw")
+    p.set_defaults(func=cmd_register)
     p = sub.add_parser("setup-airflow", help="migrate the local Airflow DB, create the pool, parse dbt")
     p.set_defaults(func=cmd_setup)
     p = sub.add_parser("run-night", help="run the nightly DAG for one business date (a real dag.test run)")

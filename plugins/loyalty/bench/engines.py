@@ -65,12 +65,12 @@ def _land_tickets(day: str) -> None:
 
 def _land(env: dict[str, str], day: str) -> None:
     _run([_bin("loyalty"), "land", "--date", day, *[a for t in TABLES for a in ("--table", t)]], env)
-    _run([_bin("python"), "-m", "loyalty.bench_engines", "_tickets", day], env)
+    _run([_bin("python"), "-m", "loyalty.bench.engines", "_tickets", day], env)
 
 
 def _build(env: dict[str, str], engine: str, day: str, *, full: bool) -> dict[str, Any]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
-    from loyalty.orchestration.dbt_config import BUILD_FLAGS
+    from loyalty.warehouse.dbt_project import BUILD_FLAGS
     from loyalty.warehouse.pii import dbt_environment
 
     env = {**env, "LOYALTY_DBT_TARGET": engine, **night_env(day, loaded_at=f"{day} 16:00:00"),
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "_tickets":
         _land_tickets(argv[1])
         return 0
-    p = argparse.ArgumentParser(prog="python -m loyalty.bench_engines")
+    p = argparse.ArgumentParser(prog="python -m loyalty.bench.engines")
     p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     args = p.parse_args(argv)
     res = run(args.scale)
