@@ -10,7 +10,7 @@
 {%- endmacro %}
 
 {#- The accepted values of each segment vocabulary (the source contracts, loyalty.contracts;
-    landing quarantines anything else, and the staging tests check it again). -#}
+    landing quarantines anything else; tests/test_vocabularies.py ties the two together). -#}
 {% macro segment_vocabulary(name) -%}
     {%- set vocabularies = {
         'order_channel': ['store', 'online', 'wechat'],
