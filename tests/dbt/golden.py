@@ -1,5 +1,6 @@
 """Golden digests of every mart: a full build and two incremental nights on the demo (small,
-seed 7), as the marts were before the period-mart machinery moved into macros (issue 13).
+seed 7). Re-recorded only when the marts are meant to change, in a commit of its own that says
+why (CHANGELOG.md lists when and why).
 
     python tests/dbt/golden.py write   # records tests/dbt/golden_marts.json (only when the marts
                                        # are meant to change: the file is the reviewed reference)
