@@ -100,6 +100,13 @@ def _check_semantic_layer(settings: Settings) -> None:
         nps_channel = mart("mart_recommendation", "nps", "channel")
         tier_rate = mart("mart_repurchase", "repurchase_rate", "member_tier")
         roi = dict(con.execute("select campaign_id, cast(roi as double) from marts.mart_care_campaign_roi").fetchall())
+        retention = {(str(c), str(k)): (r, v) for c, k, r, v in con.execute(
+            "select cohort_month, months_since_first, cast(retention_rate as double),"
+            " cast(cumulative_revenue_per_customer as double) from marts.mart_cohort_retention"
+            " where segment_type = 'all'").fetchall()}
+        follow_up = {(str(m), c): (v, r) for m, c, v, r in con.execute(
+            "select response_month, nps_category, cast(follow_up_revenue_per_response as double),"
+            " cast(follow_up_repurchase_rate as double) from marts.mart_nps_value").fetchall()}
     finally:
         con.close()
     with SemanticLayer(settings) as sl:
@@ -110,7 +117,26 @@ def _check_semantic_layer(settings: Settings) -> None:
                             where=["{{ Dimension('repurchase_period__segment_type') }} = 'member_tier'"]),
                    "metric_time__month", "repurchase_period__segment_value")
         campaigns = by(sl.query(["campaign_roi"], ["campaign"]), "campaign")
+        cohorts = by(sl.query(["cohort_retention_rate", "cumulative_revenue_per_customer"],
+                              ["metric_time__month", "cohort_cell__months_since_first"]),
+                     "metric_time__month", "cohort_cell__months_since_first")
+        follow_ups = by(sl.query(["follow_up_revenue_per_response", "follow_up_repurchase_rate"],
+                                 ["metric_time__month", "nps_follow_up__nps_category"]),
+                        "metric_time__month", "nps_follow_up__nps_category")
     compared = 0
+    # the old-customer metrics: by cohort month and month k, and by response month and category,
+    # MetricFlow's values are the marts' (cohort months at month grain come back as dates)
+    assert len(cohorts) == len(retention) > 100, (len(cohorts), len(retention))
+    for (month, k), row in cohorts.items():
+        rate, value = retention[(month[:10], k)]
+        assert row["cohort_retention_rate"] == pytest.approx(rate, abs=1.5e-6), (month, k)
+        assert row["cumulative_revenue_per_customer"] == pytest.approx(value, abs=1.5e-6), (month, k)
+    assert len(follow_ups) == len(follow_up) > 10
+    for (month, category), row in follow_ups.items():
+        revenue, repurchase = follow_up[(month[:10], category)]
+        for got, expected in ((row["follow_up_revenue_per_response"], revenue),
+                              (row["follow_up_repurchase_rate"], repurchase)):
+            assert (got is None) == (expected is None) and (expected is None or got == pytest.approx(expected, abs=1.5e-6))
     for metric, values in marts.items():
         for (month,), row in overall.items():
             expected = values[(month, "all")]

@@ -177,6 +177,7 @@ final as (
         {{ bigints(['cohort_customers', 'active_customers']) }},
         cast({{ safe_divide('active_customers', 'cohort_customers') }} as numeric(18, 6)) as retention_rate,
         cast(revenue as numeric(18, 2)) as revenue,
+        cast(cumulative_revenue as numeric(18, 2)) as cumulative_revenue,
         cast({{ safe_divide('cumulative_revenue', 'cohort_customers') }} as numeric(18, 6)) as cumulative_revenue_per_customer,
         activity_month < cast({{ dbt.date_trunc('month', 'cast(' ~ business_date() ~ ' as timestamp)') }} as date)
             as is_complete_month,
