@@ -119,13 +119,22 @@ def generate(
         tk["order_id"] = np.where(op >= 0, new_id[np.maximum(op, 0)], NULL)
         timer.lap("tickets planned, complaint churn applied", len(tk))
 
+        # ---- survey answers, drawn before what follows them: what a customer answers shapes
+        # what they do next (detractors often lapse; promoters invite friends)
+        answers = _survey_answers(seed, sc, cal, cust, o, tk)
+        o, answers = _after_answers(seed, cal, cust, o, tk, answers)
+        timer.lap("survey answers drawn, detractors' lapses applied", len(answers["cidx"]))
+
         # ---- late-arriving customers: their row arrives the business day after their first order
         late_items = _late_customers(seed, cal, cust, o)
         status, upd = H.status_as_of(o, cal.end)
         o["status"], o["updated_at"] = status, upd
 
         # ---- referrals (put codes on orders)
-        refs, suspicious = H.make_referrals(seed, cal, cust, o, rates)
+        promoted = (answers["cidx"] >= 0) & (answers["nps"] >= 9)
+        by_time = np.argsort(answers["sub"][promoted], kind="stable")
+        promoters = (answers["cidx"][promoted][by_time], answers["sub"][promoted][by_time])
+        refs, suspicious = H.make_referrals(seed, cal, cust, o, rates, promoters=promoters)
         code = np.full(len(o), None, dtype=object)
         has = refs["first_pos"].to_numpy() >= 0
         code[refs["first_pos"].to_numpy()[has]] = refs["code"].to_numpy()[has]
@@ -164,7 +173,7 @@ def generate(
     plan.to_parquet(side / "order_plan.parquet", index=False)
 
     # ---- surveys
-    s_res, n_resp = _history_surveys(seed, sc, cal, cust, o, tk, rates, inbox, bad_files)
+    s_res, n_resp = _history_surveys(seed, cal, answers, cust, rates, inbox, bad_files)
     timer.lap("survey files", s_res.records)
 
     # ---- tickets file
@@ -380,8 +389,10 @@ def _last_ticket(n: int, tk: pd.DataFrame, end: int) -> np.ndarray:
     return out
 
 
-def _history_surveys(seed: int, sc, cal: Calendar, cust: H.Customers, o: pd.DataFrame, tk: pd.DataFrame,
-                     rates: Rates, inbox: Path, bad_files: bool) -> tuple[S.InboxResult, int]:
+def _survey_answers(seed: int, sc, cal: Calendar, cust: H.Customers, o: pd.DataFrame, tk: pd.DataFrame,
+                    ) -> dict[str, np.ndarray]:
+    """Every survey answer of the history: after an order (85%), general (11%) or anonymous (4%),
+    with its scores (from the customer's latent satisfaction, a recent complaint or refund)."""
     rng = rng_for(seed, "surveys")
     nc = np.flatnonzero(o["cancel_at"].to_numpy() == NULL)
     p_s = min(0.85 * sc.survey_responses / max(len(nc), 1), 1.0)
@@ -409,11 +420,78 @@ def _history_surveys(seed: int, sc, cal: Calendar, cust: H.Customers, o: pd.Data
     refunded = np.concatenate([ref1, np.zeros(n_g + n_a, dtype=bool)])
     h = np.where(cidx >= 0, cust.h[np.maximum(cidx, 0)], 0.7)
     nps, sat, intent = S.score(rng, h, complained, refunded)
+    return {
+        "survey_kind": np.concatenate([np.zeros(len(sel), dtype=np.int64), np.ones(n_g + n_a, dtype=np.int64)]),
+        "cidx": cidx, "order_id": np.concatenate([o["order_id"].to_numpy()[sel], np.full(n_g + n_a, NULL)]),
+        "sub": sub, "nps": nps, "sat": sat, "intent": intent,
+    }
+
+
+DAMPEN_DAYS = 90
+DAMPEN_P = 0.5
+
+
+def _after_answers(seed: int, cal: Calendar, cust: H.Customers, o: pd.DataFrame, tk: pd.DataFrame,
+                   answers: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """What a detractor does next (the seeds: an unhappy customer leaves and tells others): at
+    their first answer of 0-6, a customer lapses within weeks with probability 0.7 x (1 - h), the
+    less satisfied the likelier (their later orders and answers disappear, unless they come back in
+    a later active period); a detractor who stays buys less for DAMPEN_DAYS; a passive or promoter
+    keeps buying. Orders a ticket or a kept answer refers to are never dropped."""
+    rng = rng_for(seed, "after answers")
+    cidx_a, sub, nps = answers["cidx"], answers["sub"], answers["nps"]
+    detractor = (cidx_a >= 0) & (nps >= 0) & (nps <= 6)
+    order = np.lexsort((sub, cidx_a))
+    first = np.zeros(len(sub), dtype=bool)
+    d_sorted = order[detractor[order]]
+    _, first_pos = np.unique(cidx_a[d_sorted], return_index=True)
+    first[d_sorted[first_pos]] = True
+    h = cust.h[np.maximum(cidx_a, 0)]
+    lapse = first & (rng.random(len(sub)) < 0.7 * (1 - h))
+    cut = sub + rng.integers(3 * DAY, 45 * DAY, len(sub))
+    c_cut = np.full(cust.n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(c_cut, cidx_a[lapse], cut[lapse])
+    hit = c_cut < np.iinfo(np.int64).max
+
+    def gone(cidx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Events after the customer's lapse, outside a later active period they come back in."""
+        safe = np.maximum(cidx, 0)
+        cc = np.where(cidx >= 0, c_cut[safe], np.iinfo(np.int64).max)
+        a2 = cust.a2[safe]
+        back = (cidx >= 0) & (a2 != NULL) & (a2 > cc) & (t >= a2)
+        return (t > cc) & ~back
+
+    keep_answer = ~gone(cidx_a, sub)
+    answers = {k: v[keep_answer] for k, v in answers.items()}
+    o_cidx, o_t = o["cust_idx"].to_numpy(), o["ordered_at"].to_numpy()
+    drop = gone(o_cidx, o_t)
+    # and a detractor who stays buys less for a while: each order in the DAMPEN_DAYS after one of
+    # their 0-6 answers is dropped with probability DAMPEN_P
+    kept_detractor = keep_answer[detractor]
+    d_key = np.sort(cidx_a[detractor][kept_detractor] * (1 << 32) + sub[detractor][kept_detractor])
+    o_key = np.maximum(o_cidx, 0) * (1 << 32) + o_t
+    before = np.searchsorted(d_key, o_key, "left") - 1  # the customer's last detractor answer before the order
+    last_d = d_key[np.maximum(before, 0)]
+    recent = (o_cidx >= 0) & (before >= 0) & (last_d >> 32 == o_cidx) & (o_key - last_d < DAMPEN_DAYS * DAY)
+    drop |= recent & (rng.random(len(o_t)) < DAMPEN_P)
+    referenced = np.isin(o["order_id"].to_numpy(), np.concatenate([tk["order_id"].to_numpy(), answers["order_id"]]))
+    drop &= ~referenced
+    in1 = hit & (cust.a1 <= c_cut) & (c_cut < cust.b1)
+    cust.b1 = np.where(in1, c_cut, cust.b1)
+    in2 = hit & (cust.a2 != NULL) & (cust.a2 <= c_cut) & (c_cut < cust.b2)
+    cust.b2 = np.where(in2, c_cut, cust.b2)
+    return o[~drop].reset_index(drop=True), answers
+
+
+def _history_surveys(seed: int, cal: Calendar, answers: dict[str, np.ndarray], cust: H.Customers, rates: Rates,
+                     inbox: Path, bad_files: bool) -> tuple[S.InboxResult, int]:
+    rng = rng_for(seed, "survey files")
+    cidx = answers["cidx"]
     resp = S.build(
-        rng, seq0=1, survey_kind=np.concatenate([np.zeros(len(sel), dtype=np.int64), np.ones(n_g + n_a, dtype=np.int64)]),
+        rng, seq0=1, survey_kind=answers["survey_kind"],
         customer_id=np.where(cidx >= 0, cust.id[np.maximum(cidx, 0)], NULL),
-        order_id=np.concatenate([o["order_id"].to_numpy()[sel], np.full(n_g + n_a, NULL)]),
-        submitted=sub, nps=nps, sat=sat, intent=intent, tz=cal.tz, rates=rates,
+        order_id=answers["order_id"], submitted=answers["sub"], nps=answers["nps"], sat=answers["sat"],
+        intent=answers["intent"], tz=cal.tz, rates=rates,
     )
     forced = {cal.dates[-2]: "empty_file", cal.dates[-1]: "bad_header"} if bad_files else {}
     res = S.write_inbox(inbox, resp, cal.dates, rng, rates, forced)

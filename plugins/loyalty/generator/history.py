@@ -10,6 +10,9 @@ The behaviour the metrics need is built in, not painted on:
   low ``h`` means a shorter life; a complaint ticket can end it early (see ``tickets``);
 * treated customers of a care campaign get extra orders in the 30 days after the touch
   (true uplift per campaign type); holdout customers do not;
+* promoters (answered 9-10) invite friends in the 90 days after answering (promoter_inviters);
+  a detractor often lapses within weeks of answering, the likelier the less satisfied
+  (full._after_answers);
 * order status follows paid -> shipped -> completed, or cancelled, or refunded after
   completion (a few months later for ``Rates.late_refund``);
 * members earn floor(total/10) points when a member order completes (10 per 100 CNY),
@@ -59,7 +62,7 @@ NORMAL_REFUND_P = 0.04
 CANCEL_P = 0.04
 ATTRIBUTION = 30 * DAY
 NON_MEMBER_MULT = 0.7  # purchase frequency of non-members against bronze members (1.4)
-CHURN_COMPENSATION = 1.13  # complaint churn removes ~10-12% of the drawn orders
+CHURN_COMPENSATION = 1.25  # complaint churn, detractors lapsing or buying less after answering remove ~20% of the drawn orders
 
 
 @dataclass
@@ -543,9 +546,30 @@ def referral_code(customer_id: np.ndarray) -> np.ndarray:
     return out
 
 
+PROMOTER_INVITE_SHARE = 0.6
+PROMOTER_WINDOW = 90 * DAY
+
+
+def promoter_inviters(rng: np.random.Generator, cust: Customers, invited: np.ndarray, inviter: np.ndarray,
+                      invitee: np.ndarray, promoters: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """The seeds' promoters recommend: for about PROMOTER_INVITE_SHARE of the invitations, the
+    inviter becomes a customer who answered 9-10 in the PROMOTER_WINDOW before it (one drawn at
+    random among those answers), when there is one registered before the invitation."""
+    if promoters is None or len(promoters[0]) == 0:
+        return inviter
+    p_idx, p_t = promoters  # by answer time
+    lo = np.searchsorted(p_t, invited - PROMOTER_WINDOW, "left")
+    hi = np.searchsorted(p_t, invited, "left")
+    pick = np.minimum(lo + (rng.random(len(invited)) * np.maximum(hi - lo, 1)).astype(np.int64), len(p_idx) - 1)
+    cand = p_idx[pick]
+    ok = (hi > lo) & (rng.random(len(invited)) < PROMOTER_INVITE_SHARE) & (cand != invitee) & (cust.reg[cand] < invited)
+    return np.where(ok, cand, inviter)
+
+
 def make_referrals(seed: int, cal: Calendar, cust: Customers, o: pd.DataFrame, rates: Rates,
-                   ) -> tuple[pd.DataFrame, list[dict]]:
-    """Referrals as of the end, the referral codes put on orders, and the suspicious ones."""
+                   promoters: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """Referrals as of the end, the referral codes put on orders, and the suspicious ones.
+    ``promoters``: (customer index, answered_at) of the 9-10 answers, by time (promoter_inviters)."""
     rng = rng_for(seed, "referrals")
     n = cust.n
     cidx = o["cust_idx"].to_numpy()
@@ -570,14 +594,20 @@ def make_referrals(seed: int, cal: Calendar, cust: Customers, o: pd.DataFrame, r
     invited = np.maximum(invited, cust.reg[referrer] + HOUR)
     ok = invited < cust.reg[referee]
     referee, referrer, invited = referee[ok], referrer[ok], invited[ok]
+    referrer = promoter_inviters(rng, cust, invited, referrer, referee, promoters)
     cust.referee[referee] = True
     kind = np.full(len(referee), "", dtype=object)
     # Suspicious: the referee shares the referrer's phone or e-mail.
     n_susp = int(round(rates.suspicious_referral * len(referee)))
     if rates.suspicious_referral > 0:
         n_susp = max(n_susp, 2)
-    pick = rng.permutation(len(referee))[: min(n_susp, len(referee))]
-    half = len(pick) // 2
+    perm = rng.permutation(len(referee))
+    n_pick = min(n_susp, len(referee))
+    half = n_pick // 2
+    # the shared e-mails need a referrer with an e-mail: the second half prefers those
+    rest = perm[half:]
+    has_email = np.array([cust.email[referrer[j]] is not None for j in rest], dtype=bool)
+    pick = np.concatenate([perm[:half], rest[has_email], rest[~has_email]])[:n_pick]
     for j in pick[:half]:
         cust.phone[referee[j]] = cust.phone[referrer[j]]
         kind[j] = "shared_phone"
@@ -645,6 +675,7 @@ def make_referrals(seed: int, cal: Calendar, cust: Customers, o: pd.DataFrame, r
     ok = lo < cal.end - HOUR
     inv_ref, lo = inv_ref[ok], lo[ok]
     inv_t = lo + (rng.random(len(lo)) * (cal.end - HOUR - lo)).astype(np.int64)
+    inv_ref = promoter_inviters(rng, cust, inv_t, inv_ref, np.full(len(inv_t), -1), promoters)
     out = pd.concat([out, pd.DataFrame({
         "referrer": inv_ref, "referee": -1, "invited_at": inv_t, "first_pos": -1, "status": "invited",
         "reward": NULL, "rewarded_at": NULL, "updated_at": inv_t, "kind": "",
