@@ -80,6 +80,20 @@ def _states(dep, run_id: str) -> dict[str, str]:
             for t in dep.task_instances(run_id)}
 
 
+def _error_events(dep, run_id: str) -> list[tuple[str, str]]:
+    """(task, text) of every error-level line in the run's task logs (JSON lines, every attempt)."""
+    found = []
+    for ti in dep.task_instances(run_id):
+        for line in dep.task_log(run_id, ti["task_id"], ti.get("map_index", -1)).splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and str(event.get("level", "")).lower() in ("error", "critical"):
+                found.append((ti["task_id"], json.dumps(event, ensure_ascii=False)))
+    return found
+
+
 def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     deployment: dict, tmp_path: Path, pg_databases: Callable[[], str], redis_server: str
 ) -> None:
@@ -123,6 +137,14 @@ def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     assert serving_night(settings.serving_path) == D1.isoformat()  # BI keeps night 1
     alerts = {a["task_id"]: a for a in deployment["alerts"] if a.get("night") == D2.isoformat()}
     assert BROKEN_MODEL in alerts[f"dbt.{BROKEN_MODEL}"]["reason"]
+    # the failed night's logs carry its cause at error level, and nothing else at error level: no
+    # "XCom not found" from the model tasks that were never built (they skip, naming the reason)
+    errors = _error_events(dep, run2)
+    assert not [e for e in errors if "XCom not found" in e[1]], errors
+    assert {task for task, _ in errors} <= {"dbt.dbt_build", f"dbt.{BROKEN_MODEL}", "night_failed"}, errors
+    assert any(task == "dbt.dbt_build" and BROKEN_MODEL in text for task, text in errors), errors
+    skipped_log = dep.wait_for_log(run2, "dbt.mart_churn", "not built")
+    assert "not built" in skipped_log and "XCom not found" not in skipped_log
     assert f"model {BROKEN_MODEL}" in alerts["dbt.dbt_build"]["reason"]
 
     # --- the fix, then clear the failed build with its downstream tasks ----------------------

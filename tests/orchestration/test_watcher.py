@@ -74,6 +74,27 @@ def test_a_model_with_tests_is_pushed_once_its_last_test_finished() -> None:
     assert entry["tests"][0]["status"] == "fail" and entry["tests"][0]["failures"] == 3
 
 
+def test_a_stopped_build_gives_every_unreported_model_a_skipped_result() -> None:
+    """dbt reports nothing for a node it never reached: the build pushes a skipped result for it,
+    so the model's task skips quietly, naming the reason, instead of missing its XCom."""
+    push = Pushes()
+    other = "model.loyalty.mart_membership"
+    results = NodeResults({MODEL: [TEST_A, TEST_B], UPSTREAM: [TEST_B]}, push)
+    results.on_event(finished(UPSTREAM, "success"))
+    results.on_event(finished(TEST_B, "pass"))  # UPSTREAM complete: pushed
+    results.on_event(finished(MODEL, "success"))  # built, but TEST_A never ran
+    assert results.push_unreported([UPSTREAM, MODEL, other], "not built: the build stopped") == 2
+    pushed = dict(push.pushed)
+    assert set(pushed) == {status_key(UPSTREAM), status_key(MODEL), status_key(other)}
+    built = pushed[status_key(MODEL)]
+    assert built["status"] == "success" and [t["status"] for t in built["tests"]] == ["skipped", "pass"]
+    assert judge(built)[0] == "success"  # a skipped test of a built model is no failure
+    never = pushed[status_key(other)]
+    assert never["status"] == "skipped" and never["message"] == "not built: the build stopped" and never["tests"] == []
+    assert judge(never)[0] == "skipped" and "not built: the build stopped" in " ".join(judge(never)[1])
+    assert results.push_unreported([UPSTREAM, MODEL, other], "again") == 0  # each model once
+
+
 def test_a_test_that_finishes_before_its_model_waits_for_it() -> None:
     push = Pushes()
     results = NodeResults({MODEL: [TEST_A]}, push)

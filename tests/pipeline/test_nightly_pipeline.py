@@ -314,6 +314,20 @@ def test_three_nights(data_dir: Path, airflow_db: Path, webhook: list[dict], mon
     orders2 = json.loads((settings.raw_dir / "orders" / f"batch_id={d2.isoformat()}" / "_batch.json").read_text())
     assert orders2["mode"] == "incremental" and orders2["rows_landed"] > 0
 
+    # clean nights (a full one, then an incremental one) raise no failed expectation in either
+    # gate, warnings included: every alarm an auditor sees means something
+    wh = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        failed = wh.execute(
+            "select gate, suite_name, expectation_type, \"column\", observed_value from audit.validation_results"
+            " where batch_id in (?, ?) and not success", [D1.isoformat(), d2.isoformat()]).fetchall()
+        gates = {g for (g,) in wh.execute("select distinct gate from audit.validation_results where batch_id = ?",
+                                          [d2.isoformat()]).fetchall()}
+    finally:
+        wh.close()
+    assert failed == [], failed
+    assert gates == {"raw", "mart"}, gates
+
     _check_morning_report(settings, d2)
     _check_semantic_layer(settings)
 

@@ -3,7 +3,7 @@ a tiny DuckDB warehouse with ``marts`` and ``core`` tables, all under a private 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,8 @@ def arrow_schema(table_name: str) -> pa.Schema:
 
 
 def land(settings: Settings, table_name: str, rows: list[dict[str, Any]], batch_id: str = BATCH, *,
-         mode: str = "incremental", schema: pa.Schema | None = None, quarantined: int = 0) -> Path:
+         mode: str = "incremental", schema: pa.Schema | None = None, quarantined: int = 0,
+         window_start: datetime | None = None) -> Path:
     """Write ``raw/<table>/batch_id=<id>/part-0.parquet`` and its ``_batch.json``."""
     night = Night.from_batch_id(batch_id)
     folder = batches.batch_dir(settings, table_name, batch_id)
@@ -70,7 +71,8 @@ def land(settings: Settings, table_name: str, rows: list[dict[str, Any]], batch_
     record = batches.BatchRecord(
         table=table_name, source=contracts.ALL_TABLES[table_name].source, batch_id=batch_id,
         data_interval_start=night.start_utc.isoformat(), data_interval_end=night.end_utc.isoformat(),
-        extracted_at=(night.end_utc + timedelta(hours=2)).isoformat(), mode=mode, window_start=None,
+        extracted_at=(night.end_utc + timedelta(hours=2)).isoformat(), mode=mode,
+        window_start=window_start.isoformat() if window_start else None,
         window_end=night.end_utc.isoformat(), rows_read=len(rows) + quarantined, rows_landed=len(rows),
         rows_quarantined=quarantined, rows_duplicate=0,
     )

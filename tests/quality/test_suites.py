@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from loyalty import contracts
 from loyalty.config import EXPECTATIONS_DIR
@@ -29,11 +29,11 @@ def test_one_raw_suite_per_landed_table_covering_the_contract():
         for c in table.columns:
             if c.accepted:
                 assert in_set[c.name] == list(c.accepted), (name, c.name)
-        volume = _of(suite, "expect_table_row_count_to_be_between")[0]
+        assert not _of(suite, "expect_table_row_count_to_be_between"), "no volume band: it fails on correct spikes"
         fresh = _of(suite, "expect_column_max_to_be_between")[0]
-        for e, kind in ((volume, "volume"), (fresh, "freshness")):
-            assert e["meta"]["severity"] == "warning" and e["meta"]["rule"]["kind"] == kind
-            assert all(isinstance(v, dict) and "$PARAMETER" in v for k, v in e["kwargs"].items() if k.endswith("_value"))
+        assert fresh["meta"]["severity"] == "warning" and fresh["meta"]["rule"]["kind"] == "extraction_window"
+        assert fresh["kwargs"]["column"] == table.cursor and "freshness" in fresh["meta"]["check"]
+        assert all(isinstance(v, dict) and "$PARAMETER" in v for k, v in fresh["kwargs"].items() if k.endswith("_value"))
 
 
 def test_mart_suites_exist_and_bind():
@@ -49,12 +49,16 @@ def test_mart_suites_exist_and_bind():
             assert grain == ["period_grain", "period_start", "segment_type", "segment_value"]
 
 
-def test_volume_rule_uses_median_of_recent_nights_of_the_same_mode():
+def test_extraction_window_rule_binds_the_batch_window():
     suite = load_suite(raw_suite_path("orders"))
-    prior = [(f"2026-11-{d:02d}", "incremental", n) for d, n in ((14, 1000), (15, 10), (16, 30), (17, 20))]
-    prior.append(("2026-11-01", "full", 10_000_000))
-    bound = bind(suite, RuleContext(batch_id="2026-11-21", row_count=5, mode="incremental", prior_landed=prior,
-                                     data_interval_end=datetime(2026, 11, 21, 16)))
-    assert bound.parameters["volume_min_rows"] == 2 and bound.parameters["volume_max_rows"] == 250  # median 25
+    start, end = datetime(2026, 11, 19, 16), datetime(2026, 11, 21, 16)
+    bound = bind(suite, RuleContext(batch_id="2026-11-21", row_count=5, window_start=start, window_end=end))
+    assert bound.parameters["window_min_cursor"] == start and bound.parameters["window_max_cursor"] == end
     assert bound.parameters["batch_id_set"] == ["2026-11-21"]
+    empty = bind(suite, RuleContext(batch_id="2026-11-21", row_count=0, window_start=start, window_end=end))
+    assert [e["type"] for e, _ in empty.skipped] == ["expect_column_max_to_be_between"]
+    surveys = bind(load_suite(raw_suite_path("survey_responses")),
+                   RuleContext(batch_id="2026-11-21", row_count=5, window_end=end))
+    assert surveys.parameters["window_min_cursor"] is None
+    assert surveys.parameters["window_max_cursor"] == end + timedelta(hours=24)  # the tool's own day
     assert EXPECTATIONS_DIR.is_dir()

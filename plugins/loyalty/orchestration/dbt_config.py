@@ -87,6 +87,7 @@ def nightly_dbt_group(group_id: str = "dbt", *, env: dict[str, str], full_refres
             queue=WAREHOUSE_QUEUE,
             retries=0,
             tests_per_model=tests,
+            model_ids=list(models),
             doc_md="The night's one `dbt build` (models and their data tests). Its log is dbt's log; each "
                    "model's own task shows that model's result and its tests'.",
         )

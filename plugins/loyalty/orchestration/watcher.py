@@ -87,6 +87,7 @@ class NodeResults:
         self.push = push
         self.models: dict[str, dict[str, Any]] = {}
         self.tests: dict[str, dict[str, Any]] = {}
+        self.pushed: set[str] = set()
         self._lock = threading.Lock()
 
     def on_event(self, event: Any) -> None:
@@ -130,6 +131,30 @@ class NodeResults:
         entry = dict(res)
         entry["tests"] = [self.tests[t] for t in expected]
         self.push(status_key(model), entry)
+        self.pushed.add(model)
+
+    def push_unreported(self, model_ids: list[str], reason: str) -> int:
+        """After a build that stopped: a result for every model whose task would otherwise find
+        none (dbt reports no event for a node it never reached), so that task ends skipped,
+        naming ``reason``, instead of its reads of a missing XCom logging errors that bury the
+        build's own. A model that built but some of whose tests never ran keeps its result, those
+        tests counted as skipped. Returns how many were pushed."""
+        n = 0
+        with self._lock:
+            for model in model_ids:
+                if model in self.pushed:
+                    continue
+                res = self.models.get(model)
+                if res is not None:
+                    entry = dict(res)
+                    entry["tests"] = [self.tests.get(t) or _not_run(t, "test", reason)
+                                      for t in self.tests_per_model.get(model, [])]
+                else:
+                    entry = {**_not_run(model, "model", reason), "tests": []}
+                self.push(status_key(model), entry)
+                self.pushed.add(model)
+                n += 1
+        return n
 
     def failures(self) -> list[str]:
         lines = []
@@ -145,12 +170,21 @@ class NodeResults:
         return lines
 
 
+def _not_run(unique_id: str, resource_type: str, reason: str) -> dict[str, Any]:
+    """The result of a node dbt never reached: skipped, with the reason."""
+    return {"unique_id": unique_id, "name": unique_id.rsplit(".", 1)[-1], "resource_type": resource_type,
+            "status": "skipped", "started_at": None, "finished_at": None, "execution_time": 0.0, "message": reason,
+            "failures": 0, "relation": None, "materialized": None}
+
+
 class NightlyDbtBuild(DbtBuildLocalOperator):
     """The producer: the night's one ``dbt build``; records each model's result as it finishes."""
 
-    def __init__(self, *, tests_per_model: dict[str, list[str]] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, tests_per_model: dict[str, list[str]] | None = None, model_ids: list[str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tests_per_model = tests_per_model or {}
+        self.model_ids = list(model_ids or [])
         self._results: NodeResults | None = None
 
     def execute(self, context: Any, **kwargs: Any) -> Any:
@@ -203,6 +237,8 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
             result = super().execute(context, **kwargs)
         except Exception as exc:
             failed = self._results.failures()
+            self._results.push_unreported(
+                self.model_ids, f"not built: the night's dbt build stopped before it (see task dbt.{PRODUCER_ID})")
             if failed:
                 raise AirflowException(
                     "dbt build failed:\n  " + "\n  ".join(failed)
@@ -263,7 +299,7 @@ class DbtNodeTrigger(BaseTrigger):
                 if outcome == "success":
                     yield TaskSuccessEvent()
                 elif outcome == "skipped":
-                    self.log.info("skipped by dbt: a model or test upstream of it failed")
+                    self.log.info("%s", result.get("message") or "skipped by dbt: a model or test upstream of it failed")
                     yield TaskSkippedEvent()
                 else:  # resume in a worker: the task fails there with the reason, and alerts
                     yield TriggerEvent({"result": result})
@@ -362,7 +398,8 @@ class DbtModelTask(BaseOperator):
         if outcome == "success":
             return
         if outcome == "skipped":
-            raise AirflowSkipException(f"model {name}: skipped by dbt, a model or test upstream of it failed")
+            raise AirflowSkipException(f"model {name}: "
+                                       + (result.get("message") or "skipped by dbt, a model or test upstream of it failed"))
         failed = [t["name"] for t in result.get("tests", []) if t["status"] not in TEST_OK | {"skipped"}]
         what = (f"model {name} failed: {result.get('message') or result['status']}" if result["status"] not in MODEL_OK
                 else f"model {name} built, but its tests failed: {', '.join(failed)}")

@@ -5,7 +5,7 @@ and readers get from a night.
   guard), ``validate_marts`` (query results from the night's warehouse engine, read only),
   ``data_docs_index``; a failing ``error`` expectation raises ``GateFailed``.
 * ``suites``: loads the reviewed JSON suites under ``expectations/`` and binds the
-  run-time parameters their rules ask for (volume vs recent nights, freshness, batch id).
+  run-time parameters their rules ask for (the extraction window, the batch id).
 * ``runner``: one suite against one DataFrame with GX; Data Docs (``offline_docs``: without network).
 * ``results``: one Parquet file per batch and suite under ``audit/validations``, the view
   ``audit.validation_results`` over them in the warehouse, and the archive retention fills.

@@ -60,17 +60,34 @@ def _naive_utc(text: str | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+_CHECKS: dict[tuple[str, str, str | None], str] = {}  # (suite, expectation type, column) -> what it checks
+
+
+def _remember_checks(suite: Suite) -> None:
+    """What each expectation of ``suite`` checks and why (its meta.check), for the messages."""
+    from loyalty.quality.suites import expectation_column
+
+    for e in suite.expectations:
+        check = (e.get("meta") or {}).get("check")
+        if check:
+            _CHECKS[(suite.name, e["type"], expectation_column(e))] = str(check)
+
+
 def _failure_line(row: dict[str, Any]) -> str:
     column = f" column={row['column']}" if row.get("column") else ""
-    return f"  - {row['expectation_type']}{column} kwargs={row['kwargs_json']}: observed {row['observed_value']}"
+    check = _CHECKS.get((row.get("suite_name", ""), row["expectation_type"], row.get("column")))
+    why = f" [{check}]" if check else ""
+    return f"  - {row['expectation_type']}{column} kwargs={row['kwargs_json']}: observed {row['observed_value']}{why}"
 
 
 def _report(suite_runs: list[runner.SuiteRun], gate: str, batch_id: str, where: dict[str, str]) -> list[str]:
-    """Log warnings; return the failure paragraphs (one per suite with failing errors)."""
+    """Log warnings (what was checked, what was seen, and why the bound holds); return the
+    failure paragraphs (one per suite with failing errors)."""
     failures = []
     for run in suite_runs:
         for row in run.failed_with("warning"):
-            log.warning("%s gate, suite %s (batch %s): WARNING %s", gate, run.suite_name, batch_id, _failure_line(row).strip())
+            log.warning("%s gate, suite %s (%s, batch %s): WARNING %s", gate, run.suite_name,
+                        where.get(run.suite_name, ""), batch_id, _failure_line(row).strip())
         errors = run.failed_with("error")
         if errors:
             lines = [f"suite {run.suite_name} ({where.get(run.suite_name, '')}, batch {batch_id}): "
@@ -107,6 +124,7 @@ def validate_raw_batch(
     if table not in contracts.ALL_TABLES:
         raise ValueError(f"unknown table {table!r}; one of {', '.join(contracts.ALL_TABLES)}")
     suite = load_suite(raw_suite_path(table, expectations_dir))
+    _remember_checks(suite)
     folder = batches.batch_dir(settings, table, batch_id)
     record = batches.read_record(folder)
     parquet = folder / "part-0.parquet"
@@ -119,13 +137,13 @@ def validate_raw_batch(
             "_batch.json/part-0.parquet); land the night first (`loyalty land --date ...`)"
         )
     frame = _read_batch(parquet)
-    prior = [(r.batch_id, r.mode, r.rows_landed) for r in batches.prior_records(settings, table, batch_id)]
     ctx = RuleContext(
         batch_id=batch_id,
         row_count=len(frame),
         data_interval_end=_naive_utc(record.data_interval_end),
         mode=record.mode,
-        prior_landed=prior,
+        window_start=_naive_utc(record.window_start),
+        window_end=_naive_utc(record.window_end),
     )
     bound = bind(suite, ctx)
     run_id = runner.new_run_id("raw", batch_id)
@@ -241,6 +259,7 @@ def validate_marts(settings: Settings, batch_id: str, expectations_dir: Path = E
     try:
         for path in paths:
             suite = load_suite(path)
+            _remember_checks(suite)
             relation = suite.table
             where[suite.name] = relation
             if not wh.relation_exists(relation):

@@ -12,15 +12,15 @@ A suite file is GX 1.x's own suite JSON (``name``, ``meta``, ``expectations`` of
 * mart suites: ``meta.table`` (``schema.name`` that must exist) and optionally ``meta.query``
   (the SQL whose result is validated; default ``select * from <table>``).
 * ``meta.rule`` on an expectation: a kwarg written as ``{"$PARAMETER": "name"}`` is bound at
-  validation time by the rule (``volume``, ``freshness``, ``batch_id``); the bounds are never
-  hard-coded in the suite.
+  validation time by the rule (``extraction_window``: the window the night extracted,
+  ``batch_id``, ``batches_up_to``); the bounds are never hard-coded in the suite, and a rule
+  only states what holds for correct data by construction.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -118,33 +118,22 @@ class RuleContext:
     row_count: int
     data_interval_end: datetime | None = None  # naive UTC
     mode: str | None = None
-    prior_landed: list[tuple[str, str, int]] = field(default_factory=list)  # (batch_id, mode, rows_landed)
     known_batches: list[str] = field(default_factory=list)  # every landed batch id up to this one
+    window_start: datetime | None = None  # naive UTC: the extraction's lower bound (watermark - lookback)
+    window_end: datetime | None = None  # naive UTC: the extraction's upper bound (the night's end)
 
 
-def _volume(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
-    history = ctx.prior_landed
-    if rule.get("same_mode", True) and ctx.mode is not None:
-        history = [h for h in history if h[1] == ctx.mode]
-    history = sorted(history)[-int(rule.get("lookback_nights", 7)) :]
-    if not history:
-        return {"min_value": 0, "max_value": None}
-    median = statistics.median(h[2] for h in history)
-    lo = int(float(rule.get("min_factor", 0.0)) * median)
-    hi = int(float(rule.get("max_factor", 10.0)) * median)
-    return {"min_value": lo, "max_value": max(hi, lo)}
-
-
-def _freshness(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any] | None:
-    if ctx.row_count == 0 and rule.get("skip_when_empty", True):
+def _extraction_window(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any] | None:
+    """The newest cursor value of the batch lies in the window the night extracted: at or after
+    its lower bound (the table's watermark minus the lookback; none on a full night), before its
+    upper bound (the night's end). The extract selects exactly that window, so correct data
+    always passes; a value outside says the extract, the landing or the source's clock is wrong."""
+    if ctx.row_count == 0:
         return None
-    if ctx.data_interval_end is None:
-        raise SuiteError("freshness rule needs the batch's data_interval_end (_batch.json)")
-    end = ctx.data_interval_end
-    return {
-        "min_value": end - timedelta(days=float(rule.get("max_age_days", 2))),
-        "max_value": end + timedelta(hours=float(rule.get("max_ahead_hours", 24))),
-    }
+    end = ctx.window_end or ctx.data_interval_end
+    if end is None:
+        raise SuiteError("the extraction_window rule needs the batch's window_end (_batch.json)")
+    return {"min_value": ctx.window_start, "max_value": end + timedelta(hours=float(rule.get("max_ahead_hours", 0)))}
 
 
 def _batch_id(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
@@ -157,7 +146,7 @@ def _batches_up_to(rule: dict[str, Any], ctx: RuleContext) -> dict[str, Any]:
     return {"value_set": sorted({*ctx.known_batches, ctx.batch_id})}
 
 
-RULES = {"volume": _volume, "freshness": _freshness, "batch_id": _batch_id, "batches_up_to": _batches_up_to}
+RULES = {"extraction_window": _extraction_window, "batch_id": _batch_id, "batches_up_to": _batches_up_to}
 
 
 def _is_param(value: Any) -> bool:
