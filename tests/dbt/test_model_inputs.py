@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+
 import dbt_util
 import pytest
 
@@ -39,7 +40,8 @@ def hidden_inputs(manifest: dict) -> dict[str, list[str]]:
             continue
         names = [d.split(".")[-1] for d in node["depends_on"]["nodes"]
                  if d.split(".")[0] in ("model", "source", "seed", "snapshot")]
-        missing = [n for n in names if not re.search(r"(ref|source)\([^)]*['\"]%s['\"]" % re.escape(n), node["raw_code"])]
+        missing = [n for n in names
+                   if not re.search(r"(ref|source)\([^)]*['\"]" + re.escape(n) + r"['\"]", node["raw_code"])]
         if missing:
             hidden[node["name"]] = missing
     return hidden
