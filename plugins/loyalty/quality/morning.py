@@ -465,16 +465,17 @@ def _nps_value_spec() -> dict[str, Any]:
            {"field": "follow_up_revenue_per_response", "format": ",.2f"},
            {"field": "follow_up_repurchase_rate", "format": ".1%"}, {"field": "months"}]
 
-    def panel(field: str, title: str, fmt: str) -> dict[str, Any]:
+    def panel(name: str, field: str, title: str, fmt: str) -> dict[str, Any]:
         y = {"field": field, "type": "quantitative", "title": title, **({"axis": {"format": fmt}} if "%" in fmt else {})}
         return {"width": 300, "height": 200, "data": {"name": "nps_value_pooled"},
-                "layer": [{"mark": {"type": "bar"}, "encoding": {"x": x, "y": y, "color": colour, "tooltip": tip}},
-                          {"mark": {"type": "text", "dy": -6, "baseline": "bottom"},
+                "layer": [{"name": f"nps_value_{name}_bars", "mark": {"type": "bar"},
+                           "encoding": {"x": x, "y": y, "color": colour, "tooltip": tip}},
+                          {"name": f"nps_value_{name}_labels", "mark": {"type": "text", "dy": -6, "baseline": "bottom"},
                            "encoding": {"x": x, "y": y, "text": {"field": field, "format": fmt}}}]}
 
     return {"hconcat": [
-        panel("follow_up_revenue_per_response", "90天收入 revenue per response (CNY)", ",.0f"),
-        panel("follow_up_repurchase_rate", "90天复购率 repurchase rate", ".1%"),
+        panel("revenue", "follow_up_revenue_per_response", "90天收入 revenue per response (CNY)", ",.0f"),
+        panel("repurchase", "follow_up_repurchase_rate", "90天复购率 repurchase rate", ".1%"),
     ]}
 
 
