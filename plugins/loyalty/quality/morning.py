@@ -569,7 +569,7 @@ _CSS = """
 body{font-family:__STACK__;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
 .muted{color:#888}table{border-collapse:collapse;font-size:.9em;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;
-text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}.sig{color:#2e7d32;font-weight:600}
+text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.sig{color:#2e7d32;font-weight:600}
 .two{display:flex;gap:24px;flex-wrap:wrap}.chart{min-height:120px}
 .incomplete-note{background:#f5f5f5;border-left:4px solid __GREY__;padding:6px 10px}
 .swatch{display:inline-block;width:.9em;height:.9em;background:__GREY__;border:1px dashed #888;margin-right:.4em;

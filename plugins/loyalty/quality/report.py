@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,20 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,'__FAMILY__',monospace;font-s
 _FONT_FACES = "/*font-faces*/"
 
 
+# CJK radicals, punctuation, kana, ideographs and compatibility ideographs, fullwidth forms: what
+# the shipped font is for. Latin punctuation (… · – Σ) stays in the page's Latin font: Noto Sans SC
+# draws an ellipsis full-width and centred.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
 def font_faces(text: str) -> str:
-    """``fonts.font_face_css(text)``, without fontTools' INFO chatter about every table it cuts."""
+    """``fonts.font_face_css`` of the CJK characters of ``text`` (a page's whole HTML: its text,
+    and the labels and data its charts draw), without fontTools' INFO lines about every table it cuts."""
     subset_log = logging.getLogger("fontTools.subset")
     level = subset_log.level
     subset_log.setLevel(max(level, logging.WARNING))
     try:
-        return fonts.font_face_css(text)
+        return fonts.font_face_css("".join(sorted(set(_CJK.findall(text)))))
     finally:
         subset_log.setLevel(level)
 
