@@ -157,3 +157,30 @@ def test_audit_report_shows_non_ascii_payloads_as_text_and_redacts_pii():
     shown = display_payload("customers", '{"customer_id": 7, "name": "\\u738b\\u4f1f", "phone": "13800138000",'
                                          ' "email": "w@x.cn", "city": "\\u4e0a\\u6d77"}')
     assert shown == '{"customer_id": 7, "name": "<redacted>", "phone": "<redacted>", "email": "<redacted>", "city": "上海"}'
+
+
+def test_audit_report_draws_chinese_payloads_with_the_shipped_font(settings, tmp_path):
+    """A quarantined survey row's Chinese comment, in the sample table's monospace cell, is drawn
+    with the embedded Noto Sans SC subset (headless Chromium here has no CJK font: boxes otherwise)."""
+    from fontcheck import font_problems
+    from playwright.sync_api import sync_playwright
+
+    q = batches.quarantine_dir(settings, "survey_responses", BATCH)
+    q.mkdir(parents=True)
+    pq.write_table(pa.table({
+        "table_name": ["survey_responses"], "source": ["survey_inbox"], "batch_id": [BATCH], "row_identity": ["rsp_1"],
+        "reason_code": ["invalid_nps_score"], "reason_detail": ["nps_score '十' is not an integer 0-10"],
+        "raw_payload": ['{"response_id": "rsp_1", "nps_score": "十", "comment": "物流很快，包装很好"}'],
+        "source_file": ["surveys_20261121.csv"], "source_line": pa.array([2], pa.int64()),
+        "quarantined_at": pa.array([None], pa.timestamp("us")),
+    }), q / "part-0.parquet")
+    html = build_audit_report(settings, BATCH, None).read_text(encoding="utf-8")
+    assert "物流很快" in html and html.count("@font-face") == 2
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto((settings.audit_dir / "reports" / f"audit_{BATCH}.html").as_uri())
+        page.wait_for_load_state("load")
+        problems = font_problems(page, ["#quarantine ~ table td .mono", "#quarantine ~ table td"])
+        browser.close()
+    assert problems == []

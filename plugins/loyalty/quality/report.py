@@ -2,7 +2,9 @@
 
 Sections: load ledger reconciliation, quarantine by table and reason (with sample rows),
 Great Expectations results (failing first), dbt test/model results, link to Data Docs, and the
-night's evidence manifest with its SHA-256 (when given).
+night's evidence manifest with its SHA-256 (when given). Quarantined rows show their Chinese text
+(survey comments, cities) in the shipped Noto Sans SC, embedded as a subset of the page's own
+characters (``loyalty.quality.fonts``), so it reads where no CJK font is installed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,12 @@ from typing import Any
 from loyalty import contracts
 from loyalty.config import Settings
 from loyalty.extract import batches
-from loyalty.quality import results
+from loyalty.quality import fonts, results
 
 log = logging.getLogger(__name__)
 SAMPLE_ROWS = 5
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222}
+body{font-family:__STACK__;margin:2em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
@@ -30,9 +33,28 @@ th{background:#f3f3f3}td.num{text-align:right}
 tr.fail td{background:#fde2e2}tr.warn td{background:#fff4d6}tr.ok td{background:#fff}
 .badge{display:inline-block;padding:.1em .5em;border-radius:.4em;color:#fff;font-weight:600}
 .badge.fail{background:#c0392b}.badge.warn{background:#d68910}.badge.ok{background:#1e8449}
-code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
+code,.mono{font-family:ui-monospace,Menlo,Consolas,'__FAMILY__',monospace;font-size:.85em;word-break:break-all}
 .muted{color:#777}
-"""
+""".replace("__STACK__", fonts.FONT_STACK).replace("__FAMILY__", fonts.FAMILY)
+_FONT_FACES = "/*font-faces*/"
+
+
+# CJK radicals, punctuation, kana, ideographs and compatibility ideographs, fullwidth forms: what
+# the shipped font is for. Latin punctuation (… · – Σ) stays in the page's Latin font: Noto Sans SC
+# draws an ellipsis full-width and centred.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def font_faces(text: str) -> str:
+    """``fonts.font_face_css`` of the CJK characters of ``text`` (a page's whole HTML: its text,
+    and the labels and data its charts draw), without fontTools' INFO lines about every table it cuts."""
+    subset_log = logging.getLogger("fontTools.subset")
+    level = subset_log.level
+    subset_log.setLevel(max(level, logging.WARNING))
+    try:
+        return fonts.font_face_css("".join(sorted(set(_CJK.findall(text)))))
+    finally:
+        subset_log.setLevel(level)
 
 
 def _e(value: Any) -> str:
@@ -240,10 +262,12 @@ def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     evidence_link = ' · <a href="#evidence">evidence</a>' if evidence else ""
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Audit report {_e(batch_id)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>Loyalty warehouse audit report: night {_e(batch_id)}</h1>"
+            f"<style>{_FONT_FACES}{_CSS}</style></head><body><h1>Loyalty warehouse audit report: night {_e(batch_id)}</h1>"
             f"<p class=\"muted\">Generated {generated}. Sections: <a href=\"#ledger\">ledger</a> · "
             "<a href=\"#quarantine\">quarantine</a> · <a href=\"#gx\">GX results</a> · <a href=\"#dbt\">dbt</a> · "
             "<a href=\"#docs\">Data Docs</a>" + evidence_link + f"</p>{body}</body></html>")
+    # the shipped CJK font, cut to the characters this page shows (none: no @font-face at all)
+    page = page.replace(_FONT_FACES, font_faces(page), 1)
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
