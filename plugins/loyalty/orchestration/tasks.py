@@ -5,8 +5,8 @@ Failure classes: a *data* failure (a rejected survey file, a failed quality gate
 that does not reconcile) raises ``AirflowFailException`` so Airflow does not retry it;
 anything else (source down, file locked) raises normally and the task's retries apply.
 
-Each task function is ``@measured``: it logs the process's peak RSS when it ends (``make bench``
-reads these lines). The ``dbt`` task group's tasks are in ``loyalty.orchestration.watcher``.
+Each task function is ``@measured``: it logs its peak RSS when it ends, counted from the task's
+start (``make bench`` reads these lines). The ``dbt`` task group's tasks are in ``loyalty.orchestration.watcher``.
 """
 
 from __future__ import annotations
@@ -26,11 +26,36 @@ log = logging.getLogger("loyalty.tasks")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def log_peak_rss(what: str) -> None:
-    """One line per task with the process's peak resident memory (read by ``make bench``)."""
-    import resource
+def reset_peak_rss() -> None:
+    """Start the process's peak-RSS count afresh (Linux: ``/proc/self/clear_refs``), so that a
+    task's figure is its own: a worker forked from a larger process (or one that ran an earlier
+    task, as ``dag.test()`` does) would otherwise report that process's peak."""
+    from pathlib import Path
 
-    log.info("%s: peak RSS %.0f MB", what, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:  # not Linux, or not allowed: the figure is the process's lifetime peak
+        pass
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory since the last reset_peak_rss (VmHWM), in MB."""
+    import re
+    import resource
+    from pathlib import Path
+
+    try:
+        match = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+        if match:
+            return int(match.group(1)) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def log_peak_rss(what: str) -> None:
+    """One line per task with its peak resident memory (read by ``make bench``)."""
+    log.info("%s: peak RSS %.0f MB", what, peak_rss_mb())
 
 
 def measured(fn: F) -> F:
@@ -39,6 +64,7 @@ def measured(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        reset_peak_rss()
         try:
             return fn(*args, **kwargs)
         finally:

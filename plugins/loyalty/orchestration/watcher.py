@@ -188,6 +188,9 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         self._results: NodeResults | None = None
 
     def execute(self, context: Any, **kwargs: Any) -> Any:
+        from loyalty.orchestration.tasks import reset_peak_rss
+
+        reset_peak_rss()
         ti = context["ti"]
         push_lock = threading.Lock()
 
