@@ -143,8 +143,6 @@ def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     assert not [e for e in errors if "XCom not found" in e[1]], errors
     assert {task for task, _ in errors} <= {"dbt.dbt_build", f"dbt.{BROKEN_MODEL}", "night_failed"}, errors
     assert any(task == "dbt.dbt_build" and BROKEN_MODEL in text for task, text in errors), errors
-    skipped_log = dep.wait_for_log(run2, "dbt.mart_churn", "not built")
-    assert "not built" in skipped_log and "XCom not found" not in skipped_log
     assert f"model {BROKEN_MODEL}" in alerts["dbt.dbt_build"]["reason"]
 
     # --- the fix, then clear the failed build with its downstream tasks ----------------------
