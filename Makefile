@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench bench-engines lint typecheck docs clean serve-tickets
+.PHONY: install demo test test-fast bench bench-engines lint typecheck docs clean serve-tickets
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,12 @@ demo: install
 test: install
 	@bash scripts/ensure-test-deps.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The edit loop: Python units, the dbt models' unit tests and formulas, the gates; no real night
+## (the tests marked slow: whole nights, the scheduler, PostgreSQL/Spark engines, the golden marts).
+test-fast: install
+	@bash scripts/ensure-test-deps.sh
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Speed and memory figures (prints them; not a test). SCALE=medium|large
 SCALE ?= medium

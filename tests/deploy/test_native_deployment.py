@@ -33,6 +33,8 @@ from helpers import serving_night, serving_tables, source_connections
 from loyalty.config import DBT_PROJECT_DIR, Settings
 from loyalty.contracts import SHOP_TABLES
 
+pytestmark = [pytest.mark.slow]  # a real night or more: left out of `make test-fast`
+
 D1 = date(2026, 11, 21)
 D2 = date(2026, 11, 22)
 BROKEN_MODEL = "int_member_period_measures"

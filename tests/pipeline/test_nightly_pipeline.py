@@ -20,6 +20,8 @@ import pytest
 from helpers import serving_night
 from loyalty.config import Settings
 
+pytestmark = [pytest.mark.slow]  # a real night or more: left out of `make test-fast`
+
 D1 = date(2026, 11, 21)
 MARTS = (
     "mart_recommendation", "mart_repurchase", "mart_churn", "mart_complaints", "mart_care_campaign_roi",

@@ -23,6 +23,8 @@ import pytest
 from helpers import serving_night
 from loyalty.config import Settings
 
+pytestmark = [pytest.mark.slow]  # a real night or more: left out of `make test-fast`
+
 D0 = date(2026, 11, 15)
 NIGHTS = [D0 + timedelta(days=i) for i in range(3)]  # Sunday to Tuesday: a week starts inside
 SHUFFLED = [NIGHTS[i] for i in (1, 0, 2)]  # backwards, further back, then forwards to the newest

@@ -113,6 +113,7 @@ def _parquet_hits(path: Path, needles: list[str]) -> int:
     return _rows_hit(["\x00".join(row) for row in zip(*texts, strict=True)], needles)
 
 
+@pytest.mark.slow  # a real night: left out of `make test-fast`
 def test_a_night_leaks_neither_the_key_nor_raw_pii(
     data_dir: Path, airflow_db: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
