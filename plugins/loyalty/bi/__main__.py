@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped" if server.stop(settings) else "Superset was not running (no live pid in "
               f"{settings.pid_file})")
     elif args.command == "status":
-        pid = server.running_pid(settings)
-        print(f"running, pid {pid}, {settings.url}" if pid else "not running")
-        return 0 if pid else 1
+        running = server.running_pid(settings)
+        print(f"running, pid {running}, {settings.url}" if running else "not running")
+        return 0 if running else 1
     elif args.command == "export":
         if not install.is_installed(settings):
             print("Superset is not installed here: run `make bi` first", file=sys.stderr)

@@ -40,7 +40,8 @@ def ensure_venv(settings: BiSettings) -> float:
     r = subprocess.run([*pip, "install", "--quiet", "-c", str(CONSTRAINTS), "-r", str(REQUIREMENTS)],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"pip could not install bi/requirements.txt into {settings.venv}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+        raise RuntimeError(f"pip could not install bi/requirements.txt into {settings.venv}:\n"
+                           f"{r.stdout[-3000:]}{r.stderr[-3000:]}")
     check = subprocess.run([*pip, "check"], capture_output=True, text=True)
     if check.returncode != 0:
         raise RuntimeError(f"`pip check` in {settings.venv} failed:\n{check.stdout}{check.stderr}")
