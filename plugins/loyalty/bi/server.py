@@ -103,7 +103,7 @@ def export(settings: BiSettings, dest: Path | None = None) -> dict:
 
 def server_command(settings: BiSettings) -> list[str]:
     return [str(settings.venv / "bin" / "gunicorn"), "--bind", f"{settings.host}:{settings.port}",
-            "--workers", "1", "--worker-class", "gthread", "--threads", "8", "--timeout", "120",
+            "--workers", "1", "--worker-class", "gthread", "--threads", "8", "--timeout", "120", "--graceful-timeout", "5",
             "--access-logfile", "-", "--error-logfile", "-", "superset.app:create_app()"]
 
 
