@@ -127,14 +127,27 @@ def wait_healthy(settings: BiSettings, proc: subprocess.Popen | None = None, tim
     raise TimeoutError(f"Superset did not answer {settings.url}/health within {timeout:.0f} s; see {settings.log_file}")
 
 
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a child of this process that exited is reaped, not a zombie)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: `make bi-stop` in another shell
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def running_pid(settings: BiSettings) -> int | None:
     """The pid of the server ``start`` left running, if it still runs."""
     try:
         pid = int(settings.pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def start(settings: BiSettings) -> tuple[int, float]:
@@ -164,9 +177,7 @@ def stop(settings: BiSettings, timeout: float = 30.0) -> bool:
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return True
         time.sleep(0.2)
     os.killpg(pid, signal.SIGKILL)
