@@ -79,11 +79,21 @@ def canonical_chart_id(uuid: str) -> int:
     return int(str(uuid).replace("-", "")[:7], 16)
 
 
-def _remap_dashboard_ids(config: dict, id_map: dict[int, int]) -> dict:
+def _remap_dashboard_ids(config: dict, id_map: dict[int, int], *, charts_in_scope_only: bool = False) -> dict:
     """Every chart id of a dashboard's position and metadata through ``id_map`` (ids not in it are
-    dropped from lists: a chart no longer on the dashboard)."""
+    dropped from lists: a chart no longer on the dashboard). ``charts_in_scope_only``: just the
+    ``chartsInScope`` lists, the ids Superset's importer leaves as they were in the file."""
     def ids(values: list) -> list:
         return [id_map[int(v)] for v in values if int(v) in id_map]
+
+    if charts_in_scope_only:
+        meta = config.get("metadata", {})
+        scoped = [*meta.get("native_filter_configuration", []), meta.get("global_chart_configuration", {}),
+                  *(c.get("crossFilters", {}) for c in meta.get("chart_configuration", {}).values() if isinstance(c, dict))]
+        for item in scoped:
+            if item.get("chartsInScope") is not None:
+                item["chartsInScope"] = sorted(ids(item["chartsInScope"]))
+        return config
 
     for child in config.get("position", {}).values():
         if isinstance(child, dict) and child.get("type") == "CHART" and child.get("meta", {}).get("chartId") in id_map:
@@ -266,7 +276,7 @@ def _import(contents: dict[str, str], serving: Path) -> dict[str, int]:
                 for k, v in contents.items()}
     ImportAssetsCommand(contents).run()
     # the native filters' and cross-filters' chartsInScope hold the repository's chart numbers:
-    # Superset's import maps the position's ids, not these
+    # Superset's import maps the position's ids and the scopes' exclusions, not these
     counts = {"databases": 0, "datasets": 0, "charts": 0, "dashboards": 0}
     for path, text in contents.items():
         kind = path.split("/", 1)[0]
@@ -282,7 +292,8 @@ def _import(contents: dict[str, str], serving: Path) -> dict[str, int]:
             real = {str(s.uuid): s.id for s in db.session.query(Slice).filter(Slice.uuid.in_(list(_position_uuids(config))))}
             id_map = {canonical: real[uuid] for uuid, canonical in _position_uuids(config).items() if uuid in real}
             dashboard = db.session.query(Dashboard).filter_by(uuid=config["uuid"]).one()
-            fixed = _remap_dashboard_ids({"metadata": json.loads(dashboard.json_metadata or "{}")}, id_map)
+            fixed = _remap_dashboard_ids({"metadata": json.loads(dashboard.json_metadata or "{}")}, id_map,
+                                         charts_in_scope_only=True)
             dashboard.json_metadata = json.dumps(fixed["metadata"])
     db.session.commit()
     return counts

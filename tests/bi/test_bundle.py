@@ -167,6 +167,14 @@ def test_dashboards_filter_period_grain_and_segment(datasets: dict[str, dict]) -
     # one segment at a time: the metrics pick the one row of each period (max of one value)
     assert all(f["controlValues"]["enableEmptyFilter"] and not f["controlValues"]["multiSelect"] for f in defaults.values())
     assert defaults["segment_value"]["cascadeParentIds"] == [defaults["segment_type"]["id"]]
+    # 'channel' is a different channel in each mart (survey, order, ticket, referral): the
+    # morning overview offers the segments every one of its marts shares
+    (prefilter,) = defaults["segment_type"]["adhoc_filters"]
+    assert prefilter["operator"] == "IN" and prefilter["comparator"] == ["all", "city", "member_tier"]
+    for f in defaults.values():  # a chart the filter cannot apply to is out of its scope, and says so
+        on = {c["meta"]["chartId"] for c in dashboards["morning-overview"]["position"].values()
+              if isinstance(c, dict) and c.get("type") == "CHART"}
+        assert set(f["chartsInScope"]) | set(f["scope"]["excluded"]) == on and f["scope"]["excluded"], f["name"]
 
 
 def test_an_export_from_any_superset_gives_the_repository_files_back() -> None:
