@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast bench bench-engines lint typecheck docs clean serve-tickets
+.PHONY: install demo test test-fast bench bench-engines lint typecheck docs clean serve-tickets bi bi-start bi-stop bi-export
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,22 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy plugins/loyalty
+
+## Dashboards: Superset 6.1 in its own venv (.venv-bi, bi/constraints.txt) over the serving file, with the
+## dashboards of bi/dashboards imported; serves on 127.0.0.1:8088 (LOYALTY_BI_PORT) until Ctrl-C. After `make demo`.
+bi: install
+	$(BIN)/python -m loyalty.bi serve
+
+## The same in the background (log and pid in data/bi/); bi-stop stops it.
+bi-start: install
+	$(BIN)/python -m loyalty.bi start
+
+bi-stop: install
+	$(BIN)/python -m loyalty.bi stop
+
+## Every dashboard of the running Superset back into bi/dashboards as clean YAML (then git diff, commit).
+bi-export: install
+	$(BIN)/python -m loyalty.bi export
 
 serve-tickets: install
 	$(BIN)/loyalty serve-tickets

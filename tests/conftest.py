@@ -151,6 +151,8 @@ LONG_TESTS_FIRST = (
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
     "tests/dbt/test_period_marts.py::test_marts_are_unchanged_and_an_incremental_night_equals_a_full_refresh",
+    # two nights and Superset in Chromium (about 4 min; tests/bi/conftest.py)
+    "tests/bi/test_dashboards.py::test_dashboards_in_a_browser_and_a_night_published_while_superset_runs",
 )
 
 

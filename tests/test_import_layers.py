@@ -9,7 +9,8 @@ Layers, lowest first (docs/ARCHITECTURE.md, "Layers"):
     quality         loyalty.quality
     orchestration   loyalty.orchestration
     dags            dags/*.py
-    tools           loyalty.cli (the command line's dispatcher), loyalty.bench (benchmarks)
+    tools           loyalty.cli (the command line's dispatcher), loyalty.bench (benchmarks),
+                    loyalty.bi (Superset: make bi)
 
 A module may import its own layer and the layers below it. Every import counts: at module
 level and inside functions (a function-level import is still a dependency, only a later one).
@@ -35,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("quality", ("loyalty.quality",)),
     ("orchestration", ("loyalty.orchestration",)),
     ("dags", ("dags",)),
-    ("tools", ("loyalty.cli", "loyalty.bench")),
+    ("tools", ("loyalty.cli", "loyalty.bench", "loyalty.bi")),
 )
 # these are modules, not package prefixes: `loyalty.config` is foundation, `loyalty.configx` is not
 EXACT = {"loyalty", "loyalty.config", "loyalty.contracts"}

@@ -140,3 +140,35 @@ def test_celery_variant_runs_two_workers_on_redis_and_postgres(celery_compose: d
     for var in re.findall(r"\$\{(\w+):\?", (REPO / "docker-compose.celery.yml").read_text()):
         assert f"\n{var}=" in example, var
 
+
+
+# --- Superset: the same config and dashboards as `make bi` ------------------------------------------
+def test_superset_runs_make_bis_config_and_dashboards(compose: dict) -> None:
+    from pathlib import PurePosixPath
+
+    svc = compose["services"]["superset"]
+    env = svc["environment"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["volumes"]}
+    config = PurePosixPath(env["SUPERSET_CONFIG_PATH"])
+    assert mounts[str(config.parent)] == "./bi" and (REPO / "bi" / config.name).exists(), "not bi/superset_config.py"
+    assert not (REPO / "docker" / "superset_config.py").exists(), "a second Superset config"
+    command = " ".join(svc["command"])
+    assert f"python {config.parent}/assets.py setup --dashboards {config.parent}/dashboards" in command
+    assert "--serving \"$${LOYALTY_SERVING}\"" in command and "superset.app:create_app()" in command
+    # the serving file the nights publish, read-only; Superset's own state on a volume of its own
+    airflow_env = compose["services"]["airflow-scheduler"]["environment"]
+    assert env["LOYALTY_SERVING"] == airflow_env["LOYALTY_SERVING"]
+    assert "loyalty-data:/opt/loyalty/data:ro" in svc["volumes"]
+    assert mounts[env["LOYALTY_BI_HOME"]] in compose["volumes"]
+    # secrets from .env (no default password), the font written where the config serves it
+    assert env["SUPERSET_SECRET_KEY"].startswith("${SUPERSET_SECRET_KEY:?")
+    assert env["LOYALTY_BI_ADMIN_PASSWORD"].startswith("${LOYALTY_BI_ADMIN_PASSWORD:?")
+    dockerfile = (REPO / svc["build"]["context"] / svc["build"]["dockerfile"]).read_text()
+    assert f"write_font_files(Path('{env['LOYALTY_BI_STATIC']}/fonts'))" in dockerfile
+    for line in dockerfile.splitlines():  # what it copies is in the build context
+        if line.startswith("COPY "):
+            for src in line.split()[1:-1]:
+                assert (REPO / svc["build"]["context"] / src).exists(), src
+    superset = next(line.split("==")[1] for line in (REPO / "bi" / "requirements.txt").read_text().splitlines()
+                    if line.startswith("apache-superset=="))
+    assert svc["image"].endswith(f":{superset.split()[0]}") and f"FROM apache/superset:{superset.split()[0]}" in dockerfile
