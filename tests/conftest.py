@@ -30,6 +30,12 @@ os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(SESSION_DIR / "cosmos")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
 os.environ.setdefault("LOYALTY_DATA_DIR", str(SESSION_DIR / "data"))
 os.environ.setdefault("LOYALTY_PII_KEY", "test-pii-key")
+# every night's OpenLineage events in its audit folder, as the runner and the deployments set them
+# (here before anything imports Airflow, which reads them when it loads the provider's listener)
+from loyalty.config import OPENLINEAGE_ENV  # noqa: E402
+
+for _k, _v in OPENLINEAGE_ENV.items():
+    os.environ.setdefault(_k, _v)
 (SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
 
 PG_HOST = os.environ.get("LOYALTY_PG_HOST", "127.0.0.1")
