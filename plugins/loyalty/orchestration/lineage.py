@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -325,10 +326,13 @@ def emit_dbt_build(task_instance: Any, project_dir: Path, env: dict[str, Any], s
     if not active():
         return 0
     with never_fails("the dbt build's models"):
+        started = time.perf_counter()
         events = dbt_events(project_dir, env, Parent.of(task_instance), settings)
+        parsed = time.perf_counter()
         emit(events)
-        log.info("OpenLineage: %d events of the dbt build (%d models and test groups)", len(events),
-                 len({e.run.runId for e in events}))
+        log.info("OpenLineage: %d events of the dbt build (%d runs: models, their tests) in %.2f s (artifacts read "
+                 "in %.2f s)", len(events), len({e.run.runId for e in events}), time.perf_counter() - started,
+                 parsed - started)
         return len(events)
     return 0
 

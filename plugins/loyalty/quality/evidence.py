@@ -169,9 +169,12 @@ def _gx(settings: Settings, night: str) -> list[dict[str, Any]]:
 
 
 def _lineage(settings: Settings, night: str) -> dict[str, Any] | None:
-    from loyalty.quality.lineage import file_record
+    from loyalty.quality.lineage import file_record, lineage_path
 
-    return file_record(settings, night)
+    try:
+        return file_record(settings, night)
+    except OSError as exc:  # the manifest is written whatever else failed
+        return {"file": str(lineage_path(settings, night).relative_to(settings.audit_dir)), "error": str(exc)}
 
 
 def _check_lineage(settings: Settings, recorded: dict[str, Any] | None) -> list[Check]:
@@ -182,6 +185,8 @@ def _check_lineage(settings: Settings, recorded: dict[str, Any] | None) -> list[
         return []
     path = settings.audit_dir / recorded["file"]
     item = f"lineage {recorded['file']}"
+    if "error" in recorded:
+        return [Check("MISSING", item, f"could not be read when the manifest was written: {recorded['error']}")]
     if not path.exists():
         return [Check("MISSING", item, "recorded in the manifest, not on disk")]
     digest, size = prefix_sha256(path, recorded["bytes"])
