@@ -255,7 +255,8 @@ def emit_publication(settings: Settings) -> None:
         started = datetime.now(UTC)
         con = duckdb.connect(str(settings.serving_path), read_only=True)
         try:
-            tables = sorted(json.loads(con.execute("select tables_json from meta.publication").fetchone()[0]))
+            row = con.execute("select tables_json from meta.publication").fetchone()
+            tables = sorted(json.loads(row[0])) if row else []
         finally:
             con.close()
         parent = Parent.of(get_current_context()["ti"])

@@ -238,8 +238,8 @@ class NightlyDbtBuild(DbtBuildLocalOperator):
         """Cosmos calls it right after the build, with the build's folder: emit one job per model."""
         from loyalty.orchestration import lineage
 
-        self.openlineage_events_completes = []
-        if getattr(self, "_lineage", None) is not None:
+        self.openlineage_events_completes: list[Any] = []
+        if self._lineage is not None:
             ti, settings = self._lineage
             lineage.emit_dbt_build(ti, project_dir, dict(env), settings)
         return True

@@ -52,7 +52,7 @@ class NightFileTransport(FileTransport):
     config_class = NightFileConfig
 
     def __init__(self, config: NightFileConfig) -> None:  # no remote file systems: local files only
-        self.config = config
+        self.config: NightFileConfig = config
 
     def path_for(self, event: dict[str, Any]) -> Path:
         from loyalty.quality.lineage import FILE_NAME, night_of_event
