@@ -380,4 +380,3 @@ def test_every_deployment_configures_the_same_transport() -> None:
     env = compose["x-airflow-common"]["environment"]
     assert {k: str(env.get(k)) for k in OPENLINEAGE_ENV} == OPENLINEAGE_ENV
     json.loads(OPENLINEAGE_ENV["AIRFLOW__OPENLINEAGE__TRANSPORT"])
-    json.loads(OPENLINEAGE_ENV["AIRFLOW__OPENLINEAGE__EMISSION_POLICY"])
