@@ -38,7 +38,7 @@ from typing import Any
 from loyalty.config import Settings
 
 log = logging.getLogger("loyalty.lineage")
-PRODUCER = "https://github.com/apache/airflow/tree/providers-openlineage"  # completed with the version
+PRODUCER = "urn:loyalty-warehouse:loyalty.orchestration.lineage"  # the child jobs' producer (a URI), with the version
 
 
 def active() -> bool:
@@ -62,7 +62,7 @@ def _producer() -> str:
     from importlib import metadata
 
     try:
-        return f"{PRODUCER}/{metadata.version('apache-airflow-providers-openlineage')}"
+        return f"{PRODUCER}:{metadata.version('loyalty-warehouse')}"
     except metadata.PackageNotFoundError:  # pragma: no cover
         return PRODUCER
 

@@ -245,7 +245,6 @@ class RunInfo:
     types: set[str] = field(default_factory=set)
     inputs: set[Key] = field(default_factory=set)
     outputs: set[Key] = field(default_factory=set)
-    facets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -262,7 +261,6 @@ class Lineage:
             job = e.get("job") or {}
             info = runs.setdefault(run["runId"], RunInfo(run["runId"], (job.get("namespace", ""), job.get("name", ""))))
             info.types.add(str(e.get("eventType")))
-            info.facets.update(run.get("facets") or {})
             info.inputs.update((d["namespace"], d["name"]) for d in e.get("inputs") or [])
             info.outputs.update((d["namespace"], d["name"]) for d in e.get("outputs") or [])
         return cls(runs)
@@ -293,20 +291,12 @@ class Lineage:
             frontier = nxt
         return seen
 
-    def roots(self, dataset: Key) -> set[Key]:
-        """The datasets upstream of ``dataset`` that no run of the night wrote: its sources."""
-        producers = self.producers()
-        return {d for d in self.upstream(dataset) if d not in producers}
-
 
 def _is_warehouse_mart(d: Key, lineage: Lineage) -> bool:
     """A ``marts.mart_*`` relation written by a dbt model job (the warehouse, not the serving file)."""
     if d[1].split(".")[-2:-1] != ["marts"] or not d[1].rsplit(".", 1)[-1].startswith("mart_"):
         return False
     return any(d in r.outputs and ".build.run" in r.job[1] for r in lineage.runs.values())
-
-
-LAYERS = ("serving", "mart", "intermediate", "core", "staging", "raw (warehouse)", "raw zone", "source")
 
 
 def layer(d: Key, settings: Settings, sources: set[Key]) -> str:
