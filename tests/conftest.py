@@ -156,6 +156,7 @@ LONG_TESTS_FIRST = (
     "tests/deploy/test_native_deployment.py::test_nights_under_the_scheduler_then_night_1_on_two_celery_workers",
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/quality/test_lineage.py::test_a_nights_lineage",
     "tests/dbt/test_period_marts.py::test_marts_are_unchanged_and_an_incremental_night_equals_a_full_refresh",
 )
 

@@ -15,7 +15,7 @@ key; then its OpenLineage file:
 - the audit report shows each mart's chain.
 
 Negative controls show the checks can fail: a broken event fails the schema, a night without
-its registration jobs does not reach its sources.
+its registration jobs does not reach its sources, a planted key and phone number are found.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -63,8 +64,9 @@ class NightRun:
     seconds: float
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str) -> Iterator[NightRun]:
+@contextmanager
+def a_night(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str) -> Iterator[NightRun]:
+    """One real night in a private data folder, its shop DB on PostgreSQL (dropped afterwards)."""
     import time
     from urllib.parse import urlsplit
 
@@ -190,7 +192,7 @@ def schema_errors(events: list[dict[str, Any]]) -> tuple[list[str], dict[str, in
     return errors, validated
 
 
-def test_every_event_is_valid_openlineage(night: NightRun) -> None:
+def check_every_event_is_valid_openlineage(night: NightRun) -> None:
     events = night.events
     assert len(events) > 200, len(events)
     errors, validated = schema_errors(events)
@@ -221,7 +223,7 @@ def _sources(night: NightRun) -> set[tuple[str, str]]:
     return {(d.namespace, d.name) for d in ds}
 
 
-def test_every_model_is_a_job_and_every_mart_reaches_its_sources(night: NightRun) -> None:
+def check_every_model_is_a_job_and_every_mart_reaches_its_sources(night: NightRun) -> None:
     from loyalty.orchestration.dbt_config import manifest_models
     from loyalty.quality.lineage import Lineage, mart_chains, serving_table, warehouse_relation
 
@@ -257,7 +259,7 @@ def test_every_model_is_a_job_and_every_mart_reaches_its_sources(night: NightRun
     assert cut_chains and all(not set(c.sources) & expected for c in cut_chains)
 
 
-def test_every_event_names_the_night_and_its_run(night: NightRun) -> None:
+def check_every_event_names_the_night_and_its_run(night: NightRun) -> None:
     from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 
     settings = night.settings
@@ -302,7 +304,7 @@ def leaks(text: str, values: set[str]) -> list[str]:
     return sorted({v for _, v in automaton.iter(text)})
 
 
-def test_no_secret_and_no_raw_pii_in_the_events(night: NightRun) -> None:
+def check_no_secret_and_no_raw_pii_in_the_events(night: NightRun) -> None:
     import psycopg
 
     text = night.lineage_file.read_text(encoding="utf-8")
@@ -334,7 +336,7 @@ def _verify(night: NightRun) -> tuple[int, str]:
     return r.returncode, r.stdout + r.stderr
 
 
-def test_the_evidence_holds_the_file_digest_and_verify_checks_it(night: NightRun) -> None:
+def check_the_evidence_holds_the_file_digest_and_verify_checks_it(night: NightRun) -> None:
     import hashlib
 
     from loyalty.quality.evidence import manifest_path
@@ -361,7 +363,7 @@ def test_the_evidence_holds_the_file_digest_and_verify_checks_it(night: NightRun
     assert _verify(night)[0] == 0
 
 
-def test_the_audit_report_shows_each_marts_chain(night: NightRun) -> None:
+def check_the_audit_report_shows_each_marts_chain(night: NightRun) -> None:
     report = (night.settings.audit_dir / "reports" / f"audit_{D1.isoformat()}.html").read_text(encoding="utf-8")
     section = report.split('<h2 id="lineage">', 1)[1].split("<h2", 1)[0]
     rows = section.split("<tr>")[2:]
@@ -369,6 +371,17 @@ def test_the_audit_report_shows_each_marts_chain(night: NightRun) -> None:
     for mart in MARTS:
         row = next(r for r in rows if f"<code>marts.{mart}</code>" in r.split("</td>", 1)[0])
         assert "staging." in row and "raw." in row and "raw/" in row and ".public." in row, (mart, row[:500])
+
+
+def test_a_nights_lineage(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str) -> None:
+    """One night, every check on it (one test: pytest-xdist would run a module's night on each worker)."""
+    with a_night(tmp_path_factory, airflow_db, pg_server) as night:
+        check_every_event_is_valid_openlineage(night)
+        check_every_model_is_a_job_and_every_mart_reaches_its_sources(night)
+        check_every_event_names_the_night_and_its_run(night)
+        check_no_secret_and_no_raw_pii_in_the_events(night)
+        check_the_evidence_holds_the_file_digest_and_verify_checks_it(night)
+        check_the_audit_report_shows_each_marts_chain(night)
 
 
 def test_every_deployment_configures_the_same_transport() -> None:
