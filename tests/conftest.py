@@ -30,6 +30,12 @@ os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(SESSION_DIR / "cosmos")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{SESSION_DIR / 'airflow' / 'airflow.db'}"
 os.environ.setdefault("LOYALTY_DATA_DIR", str(SESSION_DIR / "data"))
 os.environ.setdefault("LOYALTY_PII_KEY", "test-pii-key")
+# every night's OpenLineage events in its audit folder, as the runner and the deployments set them
+# (here before anything imports Airflow, which reads them when it loads the provider's listener)
+from loyalty.config import OPENLINEAGE_ENV  # noqa: E402
+
+for _k, _v in OPENLINEAGE_ENV.items():
+    os.environ.setdefault(_k, _v)
 (SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
 
 PG_HOST = os.environ.get("LOYALTY_PG_HOST", "127.0.0.1")
@@ -150,6 +156,7 @@ LONG_TESTS_FIRST = (
     "tests/deploy/test_native_deployment.py::test_nights_under_the_scheduler_then_night_1_on_two_celery_workers",
     "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
     "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/quality/test_lineage.py::test_a_nights_lineage",
     "tests/dbt/test_period_marts.py::test_marts_are_unchanged_and_an_incremental_night_equals_a_full_refresh",
     # two nights and Superset in Chromium (about 4 min; tests/bi/conftest.py)
     "tests/bi/test_dashboards.py::test_dashboards_in_a_browser_and_a_night_published_while_superset_runs",

@@ -43,6 +43,24 @@ def night_env(business_date: str, batch_id: str | None = None, loaded_at: str | 
     return env
 
 
+# OpenLineage for every night, with no network and no user setting: Airflow's OpenLineage
+# provider (and what the tasks emit through it) writes each event to its night's file under
+# audit/lineage (loyalty.quality.lineage_transport). Set for every Airflow process by the
+# ``loyalty`` runner, the tests and the native deployment, as defaults (an environment that
+# already sets one, e.g. a Marquez transport, keeps it); docker-compose.yml repeats them.
+# The task events carry the run facet ``loyalty_night`` (loyalty.orchestration.lineage); the
+# emission runs in a thread of the task process, not a fork of it (the build's process holds
+# DuckDB and dbt's threads); the provider's own INFO lines are left out of the task logs.
+OPENLINEAGE_ENV = {
+    "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "loyalty.quality.lineage_transport.NightFileTransport"}',
+    "AIRFLOW__OPENLINEAGE__NAMESPACE": "loyalty",
+    "AIRFLOW__OPENLINEAGE__CUSTOM_RUN_FACETS": "loyalty.orchestration.lineage.night_run_facet",
+    "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+    # one INFO line per event from the provider ("Successfully emitted ..."): 380 lines a night
+    "AIRFLOW__LOGGING__NAMESPACE_LEVELS": "airflow.providers.openlineage=WARNING openlineage=WARNING",
+}
+
+
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).expanduser().resolve() if value else default

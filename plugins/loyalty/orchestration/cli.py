@@ -81,6 +81,8 @@ def _print_outputs(batch_id: str) -> None:
     print(f"  morning report:            {morning}{'' if morning.exists() else '  (not written: not published)'}")
     print(f"  evidence manifest:         {evidence}{'' if evidence.exists() else '  (not written)'}"
           f"  (check: loyalty verify --night {batch_id})")
+    lineage = s.audit_dir / "lineage" / f"batch_id={batch_id}" / "openlineage.jsonl"
+    print(f"  lineage (OpenLineage):     {lineage}{'' if lineage.exists() else '  (not written)'}")
     print(f"  GX Data Docs:              {docs}{'' if docs.exists() else '  (not written)'}")
     print(f"  dbt docs (lineage):        {s.data_dir / 'dbt_docs' / 'static_index.html'}")
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from loyalty.config import REPO_ROOT
+from loyalty.config import OPENLINEAGE_ENV, REPO_ROOT
 
 DAG_ID = "loyalty_nightly"
 COMPONENTS = {
@@ -155,6 +155,8 @@ class NativeDeployment:
             # sleeps until the next heartbeat (5 s by default) holding its worker slot; 1 s bounds it
             "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         })
+        for k, v in OPENLINEAGE_ENV.items():  # each night's lineage in its audit folder
+            env.setdefault(k, v)
         env.update(self.extra_env)
         return env
 

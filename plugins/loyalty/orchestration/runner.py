@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from loyalty.config import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from loyalty.config import DBT_PROJECT_DIR, OPENLINEAGE_ENV, REPO_ROOT, Settings
 
 log = logging.getLogger("loyalty.runner")
 DEMO_TOKEN = "demo-token"
@@ -60,6 +60,8 @@ def prepare_environment(settings: Settings | None = None) -> dict[str, str]:
             env["AIRFLOW_CONN_LOYALTY_SHOP_DB"] = url
     for k, v in env.items():
         os.environ.setdefault(k, v) if k.startswith("AIRFLOW_CONN") else os.environ.__setitem__(k, v)
+    for k, v in OPENLINEAGE_ENV.items():  # the night's lineage file (an environment's own transport wins)
+        os.environ.setdefault(k, v)
     # local runs: the PII key from LOYALTY_PII_KEY, else the owner-only key file of local runs
     # (created on first use); in this process's environment only, never in the returned env
     from loyalty.warehouse.pii import KEY_ENV, pii_key
@@ -150,5 +152,8 @@ def run_night(business_date: date, *, full_refresh: bool = False, settings: Sett
         log.info("running loyalty_nightly for business date %s (logical date %s)", business_date, ld.isoformat())
         dr = dag.test(logical_date=ld, run_conf={"full_refresh": full_refresh})
         state = str(getattr(dr, "state", "unknown"))
+        from loyalty.orchestration.lineage import flush
+
+        flush()  # the DAG run's own lineage event, written before returning
     log.info("loyalty_nightly %s: %s", business_date, state)
     return state

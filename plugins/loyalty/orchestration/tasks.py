@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from loyalty.config import Settings
 from loyalty.extract.night import Night
+from loyalty.orchestration import lineage
 
 log = logging.getLogger("loyalty.tasks")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,6 +146,7 @@ def land_shop_table(table: str, logical_date: datetime, full_refresh: bool) -> d
                                full_refresh=full_refresh)
     except SourceSchemaError as exc:  # the source changed: retrying cannot help
         raise AirflowFailException(str(exc)) from exc
+    lineage.declare_landing(settings, table)
     return asdict(record)
 
 
@@ -160,6 +162,7 @@ def land_surveys(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
         record = land_surveys(Settings.from_env(), night_of(logical_date), full_refresh=full_refresh)
     except SurveyFileError as exc:
         raise AirflowFailException(str(exc)) from exc
+    lineage.declare_landing(Settings.from_env(), "survey_responses")
     return asdict(record)
 
 
@@ -179,6 +182,7 @@ def land_tickets(logical_date: datetime, full_refresh: bool) -> dict[str, Any]:
         if type(exc).__name__ in ("TicketsAuthError", "AuthenticationError", "SourceSchemaError"):
             raise AirflowFailException(str(exc)) from exc
         raise
+    lineage.declare_landing(Settings.from_env(), "tickets")
     return asdict(record)
 
 
@@ -215,6 +219,7 @@ def raw_gate(logical_date: datetime) -> dict[str, Any]:
     from loyalty.quality.gates import GateFailed, validate_raw_night
 
     ledger = reconcile_ledger(logical_date)
+    lineage.declare_raw_gate(Settings.from_env())
     try:
         results = validate_raw_night(Settings.from_env(), night_of(logical_date).batch_id)
     except GateFailed as exc:
@@ -235,6 +240,7 @@ def mart_gate(logical_date: datetime) -> str:
     _release_dbt_duckdb()
     from loyalty.quality.gates import GateFailed, validate_marts
 
+    lineage.declare_mart_gate(Settings.from_env())
     try:
         res = validate_marts(Settings.from_env(), night_of(logical_date).batch_id)
     except GateFailed as exc:
@@ -249,10 +255,13 @@ def publish(logical_date: datetime) -> str:
 
     from loyalty.warehouse.publish import NewerNightPublished, publish
 
+    settings = Settings.from_env()
     try:
-        return str(publish(Settings.from_env(), night_of(logical_date).batch_id))
+        path = str(publish(settings, night_of(logical_date).batch_id))
     except NewerNightPublished as exc:  # never backwards: skipped, no Asset event
         raise AirflowSkipException(str(exc)) from exc
+    lineage.emit_publication(settings)
+    return path
 
 
 def night_failed(context: Any) -> None:

@@ -9,6 +9,9 @@ Every night, pass or fail, the audit step writes ``audit/evidence/evidence_<nigh
   ledger counts of each batch (read = landed + quarantined + duplicates);
 - the digest of dbt's run results (and its counts by status) and every GX validation's run id
   and success;
+- the night's OpenLineage file (``loyalty.quality.lineage``) as it was when the manifest was
+  written: its bytes, events and SHA-256 (events appended later, the audit task's own end and
+  the DAG run's, are outside the digest);
 - when the night was published: the SHA-256 of each published table's content in a canonical,
   engine-independent form (see ``canonical_digest``) and of the serving file itself.
 
@@ -165,6 +168,37 @@ def _gx(settings: Settings, night: str) -> list[dict[str, Any]]:
     return [{"gate": g, "suite": s, "result_id": rid, "success": ok} for (g, s, rid), ok in sorted(runs.items())]
 
 
+def _lineage(settings: Settings, night: str) -> dict[str, Any] | None:
+    from loyalty.quality.lineage import file_record, lineage_path
+
+    try:
+        return file_record(settings, night)
+    except OSError as exc:  # the manifest is written whatever else failed
+        return {"file": str(lineage_path(settings, night).relative_to(settings.audit_dir)), "error": str(exc)}
+
+
+def _check_lineage(settings: Settings, recorded: dict[str, Any] | None) -> list[Check]:
+    """The lineage file's first ``bytes`` bytes must still hash to the recorded digest."""
+    from loyalty.quality.lineage import prefix_sha256
+
+    if recorded is None:
+        return []
+    path = settings.audit_dir / recorded["file"]
+    item = f"lineage {recorded['file']}"
+    if "error" in recorded:
+        return [Check("MISSING", item, f"could not be read when the manifest was written: {recorded['error']}")]
+    if not path.exists():
+        return [Check("MISSING", item, "recorded in the manifest, not on disk")]
+    digest, size = prefix_sha256(path, recorded["bytes"])
+    if size < recorded["bytes"]:
+        return [Check("DIFFERS", item, f"{size} bytes now, {recorded['bytes']} recorded")]
+    if digest != recorded["sha256"]:
+        return [Check("DIFFERS", item, f"sha256 of its first {recorded['bytes']} bytes {digest[:12]}…, "
+                                       f"manifest {recorded['sha256'][:12]}…")]
+    later = f"; {size - recorded['bytes']} bytes appended since (the night's last events)" if size > recorded["bytes"] else ""
+    return [Check("OK", item, f"{recorded['events']} events{later}")]
+
+
 def published_tables(serving: Path) -> dict[str, dict[str, Any]]:
     """schema.table -> rows and canonical digest, for every table of the serving file."""
     import duckdb
@@ -197,6 +231,7 @@ def build_manifest(settings: Settings, night: str, run_results: Path | None) -> 
         "ledger": _ledger(settings, night),
         "dbt": _dbt(run_results),
         "gx_validations": _gx(settings, night),
+        "lineage": _lineage(settings, night),
     }
     if held == night:
         manifest["published"] = {"serving_file": settings.serving_path.name,
@@ -256,6 +291,7 @@ def verify(settings: Settings, night: str) -> list[Check]:
     manifest = json.loads(path.read_text())
     checks = _compare_files("landed", settings.raw_dir, manifest["landed_files"], night)
     checks += _compare_files("quarantine", settings.quarantine_dir, manifest["quarantine_files"], night)
+    checks += _check_lineage(settings, manifest.get("lineage"))
     pub = manifest.get("published")
     if pub is None:
         checks.append(Check("OK", "serving file", manifest.get("not_published", "not published")))

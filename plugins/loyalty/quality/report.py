@@ -244,6 +244,7 @@ def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path 
                        evidence: tuple[Path, str] | None = None) -> Path:
     """Write ``audit/reports/audit_<batch_id>.html`` and return its path; ``evidence`` is the
     night's manifest and its SHA-256 (linked and shown)."""
+    from loyalty.quality.lineage_report import lineage_section
     from loyalty.quality.runner import docs_index_path
 
     out = settings.audit_dir / "reports" / f"audit_{batch_id}.html"
@@ -256,6 +257,7 @@ def build_audit_report(settings: Settings, batch_id: str, dbt_run_results: Path 
         _quarantine_section(settings, batch_id),
         _gx_section(settings, batch_id),
         _dbt_section(dbt_run_results),
+        lineage_section(settings, batch_id),
         f"<h2 id=\"docs\">Data Docs</h2><p>Great Expectations Data Docs: {docs_html}</p>",
         _evidence_section(evidence),
     ])
