@@ -33,6 +33,9 @@ from typing import Any
 END = date(2026, 11, 21)
 ADMIN_DSN = os.environ.get("LOYALTY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MODES = ("stages", "dag_test", "scheduler")
+# what the old-customer marts add to a build (issue 24): these models and nothing else
+OLD_CUSTOMER_MODELS = ("int_customer_cohorts", "int_dirty_cohorts", "int_dirty_response_months",
+                       "mart_cohort_retention", "mart_nps_value")
 
 
 def _pg(db: str) -> str:
@@ -353,6 +356,14 @@ def print_table(res: dict[str, Any]) -> None:
             sc = res["scheduler"][kind]
             print(f"  {kind} under the scheduler: slowest tasks {sc['slowest_tasks']}; "
                   f"largest task peak RSS {sc['max_task_peak_rss_mb']:,} MB")
+    for kind in ("full", "incremental"):  # where the dbt build's time goes, by model
+        profile = st.get(kind, {}).get("dbt_model_s") or {}
+        if profile:
+            slowest = sorted(profile.items(), key=lambda kv: -kv[1])[:12]
+            old_customers = sum(v for k, v in profile.items() if k in OLD_CUSTOMER_MODELS)
+            print(f"  {kind} dbt profile: models {sum(profile.values()):.1f}s, tests {st[kind].get('dbt_tests_s', 0):.1f}s; "
+                  f"old-customer models {old_customers:.1f}s; slowest: "
+                  + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
     if "sqlite_landing" in res:
         print(f"  landing the shop tables from SQLite instead: {res['sqlite_landing']['shop_tables_s']:.1f}s")
 

@@ -20,7 +20,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def dbt_build(night: Any, *, full_refresh: bool, target_path: Path | None = None) -> tuple[float, dict[str, int]]:
+def dbt_build(night: Any, *, full_refresh: bool, target_path: Path | None = None) -> tuple[float, dict[str, Any]]:
     from loyalty.config import DBT_PROJECT_DIR, night_env
     from loyalty.warehouse.dbt_project import BUILD_FLAGS, dbt_executable
 
@@ -39,8 +39,12 @@ def dbt_build(night: Any, *, full_refresh: bool, target_path: Path | None = None
     if proc.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
     results = json.loads((target / "run_results.json").read_text())["results"]
-    nodes = {"models": sum(r["unique_id"].startswith("model.") for r in results)}
+    nodes: dict[str, Any] = {"models": sum(r["unique_id"].startswith("model.") for r in results)}
     nodes["tests"] = len(results) - nodes["models"]
+    # the build's profile: each model's own time, and its data tests' together
+    nodes["model_s"] = {r["unique_id"].rsplit(".", 1)[-1]: round(r["execution_time"], 2)
+                        for r in results if r["unique_id"].startswith("model.")}
+    nodes["tests_s"] = round(sum(r["execution_time"] for r in results if not r["unique_id"].startswith("model.")), 2)
     return elapsed, nodes
 
 
