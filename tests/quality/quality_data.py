@@ -130,14 +130,17 @@ def build_warehouse(settings: Settings, batch_id: str = BATCH, *, skip: tuple[st
         con.execute(
             "create or replace table core.fct_orders (order_id bigint, customer_id bigint, store_id integer,"
             " channel varchar, order_status varchar, is_valid boolean, order_amount decimal(12,2),"
-            " discount_amount decimal(12,2), ordered_at timestamp, ordered_date date,"
+            " discount_amount decimal(12,2), ordered_at timestamp, ordered_date date, source_batch_id varchar,"
             f" {META_COLS})"
         )
         con.execute(
             "insert into core.fct_orders values"
-            f" (1, 11, 1, 'store', 'completed', true, 100.00, 0.00, timestamp '{day} 02:00:00', date '{day}', {meta}),"
-            f" (2, 12, null, 'online', 'paid', true, 50.00, 5.00, timestamp '{day} 03:00:00', date '{day}', {meta}),"
-            f" (3, 13, null, 'wechat', 'refunded', false, 70.00, 0.00, timestamp '{day} 04:00:00', date '{day}', {meta})"
+            f" (1, 11, 1, 'store', 'completed', true, 100.00, 0.00, timestamp '{day} 02:00:00', date '{day}', '{batch_id}',"
+            f" {meta}),"
+            f" (2, 12, null, 'online', 'paid', true, 50.00, 5.00, timestamp '{day} 03:00:00', date '{day}', '{batch_id}',"
+            f" {meta}),"
+            f" (3, 13, null, 'wechat', 'refunded', false, 70.00, 0.00, timestamp '{day} 04:00:00', date '{day}', '{batch_id}',"
+            f" {meta})"
         )
         for name, ddl in MART_DDL.items():
             if name in skip:

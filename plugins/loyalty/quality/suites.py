@@ -8,7 +8,8 @@ A suite file is GX 1.x's own suite JSON (``name``, ``meta``, ``expectations`` of
 * raw suites: ``meta.table`` (the landed table).
 * mart suites: ``meta.scope`` = ``recomputed_tonight`` validates only the rows the night's
   build computed (``_batch_id`` = the batch; every row on a full build), for the
-  period-incremental marts;
+  period-incremental marts; ``changed_tonight`` the rows whose newest version landed tonight
+  (``source_batch_id`` = the batch), for the incremental facts;
 * mart suites: ``meta.table`` (``schema.name`` that must exist) and optionally ``meta.query``
   (the SQL whose result is validated; default ``select * from <table>``).
 * ``meta.rule`` on an expectation: a kwarg written as ``{"$PARAMETER": "name"}`` is bound at
