@@ -373,6 +373,7 @@ def check_the_audit_report_shows_each_marts_chain(night: NightRun) -> None:
         assert "staging." in row and "raw." in row and "raw/" in row and ".public." in row, (mart, row[:500])
 
 
+@pytest.mark.slow  # a real night: left out of `make test-fast`
 def test_a_nights_lineage(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str) -> None:
     """One night, every check on it (one test: pytest-xdist would run a module's night on each worker)."""
     with a_night(tmp_path_factory, airflow_db, pg_server) as night:
