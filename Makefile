@@ -1,5 +1,5 @@
 # The project's single entry point. `make demo` runs the main job, `make test` the tests;
-# both install everything first (into .venv, pinned by constraints.txt).
+# both install everything first (into .venv, pinned by constraints.txt; uv installs the pins, pip installs uv).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,8 +12,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	@touch $@
 
 ## The main job: generate the small demo sources and run a full nightly load (a real Airflow DAG run).

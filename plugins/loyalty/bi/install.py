@@ -1,4 +1,4 @@
-"""Superset's virtualenv: ``bi/requirements.txt`` under ``bi/constraints.txt``, from PyPI with pip.
+"""Superset's virtualenv: ``bi/requirements.txt`` under ``bi/constraints.txt``, from PyPI with uv (pip without it).
 
 Reinstalled only when either file changes (their digest is kept in ``<venv>/.installed``). About a
 minute on two cores; nothing is downloaded when Superset runs.
@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from loyalty.bi.settings import BI_DIR, BiSettings
 
@@ -36,13 +37,21 @@ def ensure_venv(settings: BiSettings) -> float:
     log.info("installing Apache Superset into %s (bi/requirements.txt, pinned by bi/constraints.txt)", settings.venv)
     if not settings.python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(settings.venv)], check=True)
-    pip = [str(settings.python), "-m", "pip", "--disable-pip-version-check"]
-    r = subprocess.run([*pip, "install", "--quiet", "-c", str(CONSTRAINTS), "-r", str(REQUIREMENTS)],
+    # uv (pinned in constraints.txt, beside this interpreter) installs the pins about 3x faster
+    # than pip; pip when uv is not there
+    uv = Path(sys.executable).with_name("uv")
+    if uv.exists():
+        pip = [str(uv), "pip", "--quiet"]
+        target = ["--python", str(settings.python)]
+    else:
+        pip = [str(settings.python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        target = []
+    r = subprocess.run([*pip, "install", *target, "-c", str(CONSTRAINTS), "-r", str(REQUIREMENTS)],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"pip could not install bi/requirements.txt into {settings.venv}:\n"
+        raise RuntimeError(f"could not install bi/requirements.txt into {settings.venv} ({pip[0]}):\n"
                            f"{r.stdout[-3000:]}{r.stderr[-3000:]}")
-    check = subprocess.run([*pip, "check"], capture_output=True, text=True)
+    check = subprocess.run([*pip, "check", *target], capture_output=True, text=True)
     if check.returncode != 0:
         raise RuntimeError(f"`pip check` in {settings.venv} failed:\n{check.stdout}{check.stderr}")
     (settings.venv / ".installed").write_text(_digest() + "\n")
