@@ -8,12 +8,16 @@ never skip, when it cannot be reached.
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,23 +147,108 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+# The reference world of the engine and Celery tests: the generator's tiny world (seed 11: 400
+# customers, 8 stores, every kind of row and mess; tests/generator) on two nights, 2026-11-21
+# and the next day. Its DuckDB serving tables are what a night on another engine or executor
+# must publish, value for value. Tiny, because Spark's time grows with the rows (the cities x
+# periods grids above all) far more than DuckDB's.
+REFERENCE_SCALE = "tiny"
+REFERENCE_SEED = 11
+REFERENCE_NIGHTS = (date(2026, 11, 21), date(2026, 11, 22))
+
+
+@pytest.fixture(scope="session")
+def reference_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The reference world's sources as each of its two nights sees them (generated once per worker:
+    the generator is deterministic, so every worker's copies are the same)."""
+    from loyalty.generator import advance, generate
+
+    root = tmp_path_factory.mktemp("reference-sources")
+    night1, night2 = root / "night1", root / "night2"
+    generate(night1, scale=REFERENCE_SCALE, seed=REFERENCE_SEED, end_date=REFERENCE_NIGHTS[0])
+    shutil.copytree(night1, night2)
+    advance(night2, days=1)
+    return night1, night2
+
+
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every pytest-xdist worker of this run sees (the parent of the workers' temp roots)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+@pytest.fixture(scope="session")
+def duckdb_reference(tmp_path_factory: pytest.TempPathFactory,
+                     reference_sources: tuple[Path, Path]) -> Callable[[], dict[str, Any]]:
+    """The serving tables of the reference world's two nights on DuckDB, the default engine
+    (``nights``: one dict of tables per night), and the names of the Parquet exports (the
+    ``exports``). The DAG's stages run in-process: DuckDB's DAG runs are the pipeline tests' subject. Computed once per
+    test run, by the first test that asks, under a lock the workers share; the others read them."""
+    from filelock import FileLock
+
+    shared = _shared_dir(tmp_path_factory)
+    result = shared / "duckdb-reference.pickle"
+
+    def get() -> dict[str, Any]:
+        with FileLock(str(shared / "duckdb-reference.lock")):
+            if not result.exists():
+                nights = _duckdb_reference_nights(shared / "duckdb-reference", reference_sources)
+                tmp = result.with_suffix(".tmp")
+                tmp.write_bytes(pickle.dumps(nights))
+                tmp.replace(result)
+        return pickle.loads(result.read_bytes())
+
+    return get
+
+
+def _duckdb_reference_nights(root: Path, sources: tuple[Path, Path]) -> dict[str, Any]:
+    from helpers import serving_night, serving_tables
+    from loyalty.config import Settings
+    from loyalty.orchestration.runner import DEMO_TOKEN
+    from loyalty.orchestration.stages import stages_night
+    from loyalty.ticket_api.server import TicketApiServer
+
+    nights = []
+    with pytest.MonkeyPatch.context() as mp:
+        data = root / "data"
+        mp.setenv("LOYALTY_DATA_DIR", str(data))
+        mp.setenv("LOYALTY_WAREHOUSE", str(data / "warehouse" / "loyalty.duckdb"))
+        for var in ("LOYALTY_DBT_TARGET", "LOYALTY_SERVING", "LOYALTY_SOURCES_DIR", "LOYALTY_SURVEY_INBOX",
+                    "LOYALTY_RAW_DIR", "LOYALTY_SPARK_DIR", "AIRFLOW_CONN_LOYALTY_SHOP_DB",
+                    "AIRFLOW_CONN_LOYALTY_TICKETS_API"):
+            mp.delenv(var, raising=False)
+        settings = Settings.from_env()
+        for day, night_sources in zip(REFERENCE_NIGHTS, sources, strict=True):
+            shutil.rmtree(settings.sources_dir, ignore_errors=True)
+            shutil.copytree(night_sources, settings.sources_dir)
+            with TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN) as server:
+                stages_night(day, full=False, shop_url=settings.default_shop_db_url, tickets_url=server.url,
+                             token=DEMO_TOKEN, target_path=root / "target", docs=False, report=False)
+            assert serving_night(settings.serving_path) == day.isoformat()
+            nights.append(serving_tables(settings.serving_path))
+        exports = sorted(p.name for p in (settings.data_dir / "serving").rglob("*.parquet"))
+    return {"nights": nights, "exports": exports}
+
+
 # The tests that take minutes (DAG runs, whole dbt builds), longest first, in the order the
 # two pytest-xdist workers should start them: `--dist load` hands each worker two tests to
 # begin with (1st and 2nd to one, 3rd and 4th to the other), then one at a time as they free
-# up. So the native deployment and the three nights start at once on different workers, and
+# up. So the Spark nights and the native deployment start at once on different workers, and
 # the short tests fill in around them.
 LONG_TESTS_FIRST = (
-    # the longest (three engines, six nights) with a short one: the other worker starts two long ones
-    "tests/pipeline/test_engine_nights.py::test_two_nights_on_postgres_and_spark_publish_what_duckdb_publishes",
+    # the longest (two Spark nights) with a short one: the other worker starts two long ones
+    "tests/pipeline/test_engine_nights.py::test_two_nights_on_spark_publish_what_duckdb_publishes",
     "tests/dbt/test_dbt_unit_tests.py::test_dbt_unit_tests_pass",
+    "tests/deploy/test_native_deployment.py::test_nights_under_the_scheduler_a_failed_model_and_its_recovery",
     "tests/pipeline/test_older_nights.py::test_backfill_in_any_order_then_a_moved_serving_file",
-    "tests/deploy/test_native_deployment.py::test_nights_under_the_scheduler_then_night_1_on_two_celery_workers",
-    "tests/security/test_pii_key.py::test_a_night_leaks_neither_the_key_nor_raw_pii",
-    "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
-    "tests/quality/test_lineage.py::test_a_nights_lineage",
-    "tests/dbt/test_period_marts.py::test_marts_are_unchanged_and_an_incremental_night_equals_a_full_refresh",
-    # two nights and Superset in Chromium (about 4 min; tests/bi/conftest.py)
+    # two nights and Superset in Chromium (tests/bi/conftest.py)
     "tests/bi/test_dashboards.py::test_dashboards_in_a_browser_and_a_night_published_while_superset_runs",
+    "tests/pipeline/test_nightly_pipeline.py::test_three_nights",
+    "tests/pipeline/test_engine_nights.py::test_two_nights_on_postgres_publish_what_duckdb_publishes",
+    "tests/deploy/test_native_deployment.py::test_night_1_on_two_celery_workers_publishes_what_duckdb_publishes",
+    "tests/dbt/test_period_marts.py::test_marts_are_unchanged_and_an_incremental_night_equals_a_full_refresh",
+    "tests/quality/test_lineage.py::test_a_nights_lineage",
+    "tests/dbt/test_period_marts.py::test_a_new_period_mart_by_the_recipe",
 )
 
 

@@ -10,11 +10,11 @@ night 2, and its marts equal a full rebuild of the same warehouse.
 
 Then the CeleryExecutor deployment (docker-compose's ``celery`` profile), run natively: Redis as
 the broker, PostgreSQL as metadata DB and result backend, scheduler, dag-processor, triggerer,
-api-server and two Celery workers as separate processes. Night 1 again, on a copy of night 1's
-sources, triggered through the REST API: it succeeds; every task that opens the DuckDB warehouse
-ran on the ``warehouse`` queue and its one worker, extraction and the raw gate on the other
-worker; and the serving file equals, table by table and value for value, night 1's under the
-LocalExecutor above. (One test, so the LocalExecutor night is run once for both checks.)
+api-server and two Celery workers as separate processes. Night 1 of the reference world
+(tests/conftest.py), triggered through the REST API, succeeds; every task that opens the DuckDB
+warehouse ran on the ``warehouse`` queue and its one worker, extraction and the raw gate on the
+other worker; and the serving file equals, table by table and value for value, DuckDB's
+reference night (the same stages in-process). The two tests run side by side on the two workers.
 """
 
 from __future__ import annotations
@@ -96,9 +96,7 @@ def _error_events(dep, run_id: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
-    deployment: dict, tmp_path: Path, pg_databases: Callable[[], str], redis_server: str
-) -> None:
+def test_nights_under_the_scheduler_a_failed_model_and_its_recovery(deployment: dict) -> None:
     from loyalty.generator import advance
 
     dep = deployment["dep"]
@@ -119,9 +117,6 @@ def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     assert "model mart_repurchase: success" in log and "tests passed" in log
     events = dep.api("GET", "/assets/events").json()
     assert any(e.get("source_run_id") == run1 for e in events.get("asset_events", []))
-    local_night1 = serving_tables(settings.serving_path)
-    night1_sources = tmp_path / "celery-data" / "sources"
-    shutil.copytree(settings.sources_dir, night1_sources)
 
     # --- night 2: a model fails --------------------------------------------------------------
     model_sql = next((deployment["project"] / "models").rglob(f"{BROKEN_MODEL}.sql"))
@@ -171,25 +166,29 @@ def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     for mart in MARTS:
         assert not diff(after[mart], rebuilt[mart]), f"{mart}: {diff(after[mart], rebuilt[mart])}"
 
-    dep.stop()  # the LocalExecutor deployment's part is done
 
-    # --- night 1 again, on two Celery workers -------------------------------------------------
+def test_night_1_on_two_celery_workers_publishes_what_duckdb_publishes(
+    tmp_path: Path, pg_database: str, redis_server: str, reference_sources: tuple[Path, Path],
+    duckdb_reference: Callable[[], dict],
+) -> None:
+    from conftest import REFERENCE_NIGHTS
+    from loyalty.orchestration import runner
     from loyalty.orchestration.deployment import NativeDeployment
     from loyalty.orchestration.runner import DEMO_TOKEN
     from loyalty.ticket_api.server import TicketApiServer
 
-    celery_data = night1_sources.parent
-    from loyalty.orchestration import runner
-
-    runner.parse_dbt()  # the Celery deployment runs the project itself, not the copy
-    with TicketApiServer(night1_sources / "tickets.jsonl", DEMO_TOKEN) as server:
+    night1 = REFERENCE_NIGHTS[0]
+    celery_data = tmp_path / "celery-data"
+    shutil.copytree(reference_sources[0], celery_data / "sources")
+    runner.parse_dbt()  # the deployment runs the project itself
+    with TicketApiServer(celery_data / "sources" / "tickets.jsonl", DEMO_TOKEN) as server:
         env = {"LOYALTY_DATA_DIR": str(celery_data),
                "LOYALTY_WAREHOUSE": str(celery_data / "warehouse" / "loyalty.duckdb"),
-               **source_connections(night1_sources, server.url, DEMO_TOKEN)}
-        celery = NativeDeployment.celery(tmp_path / "celery-home", pg_databases(), env, broker_url=redis_server)
+               **source_connections(celery_data / "sources", server.url, DEMO_TOKEN)}
+        celery = NativeDeployment.celery(tmp_path / "celery-home", pg_database, env, broker_url=redis_server)
         with celery:
             celery.wait_ready()
-            run_id = celery.trigger(_logical(D1))
+            run_id = celery.trigger(_logical(night1))
             state = celery.wait_for_run(run_id, timeout=600)
             tis = celery.task_instances(run_id)
             assert state == "success", {t["task_id"]: t["state"] for t in tis if t["state"] != "success"}
@@ -206,9 +205,10 @@ def test_nights_under_the_scheduler_then_night_1_on_two_celery_workers(
     assert len(lands) == len(SHOP_TABLES) + 2 and all(where[k] == ("default", "worker-default") for k in lands), where
     assert "dbt build" in celery_log or "model" in celery_log
     celery_serving = celery_data / "serving" / "loyalty.duckdb"
-    assert serving_night(celery_serving) == D1.isoformat()
+    assert serving_night(celery_serving) == night1.isoformat()
     celery_night1 = serving_tables(celery_serving)
-    assert set(celery_night1) == set(local_night1) and any(t.startswith("marts.mart_") for t in celery_night1)
-    for table, rows in local_night1.items():
+    reference = duckdb_reference()["nights"][0]
+    assert set(celery_night1) == set(reference) and any(t.startswith("marts.mart_") for t in celery_night1)
+    for table, rows in reference.items():
         assert rows, table
-        assert celery_night1[table] == rows, f"{table} differs between the Celery and the LocalExecutor night"
+        assert celery_night1[table] == rows, f"{table} differs between the Celery night and DuckDB's reference night"

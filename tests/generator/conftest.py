@@ -13,15 +13,15 @@ sys.path.insert(0, str(Path(__file__).parent))  # gen_util
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[Path, dict]]:
-    """``generated(name, **kwargs)``: a small generation into its own folder, made once per session."""
+    """``generated(name, scale="small", **kwargs)``: a generation into its own folder, made once per session."""
     from loyalty.generator import generate
 
     cache: dict[str, tuple[Path, dict]] = {}
 
-    def make(name: str, **kwargs) -> tuple[Path, dict]:
+    def make(name: str, scale: str = "small", **kwargs) -> tuple[Path, dict]:
         if name not in cache:
             out = tmp_path_factory.mktemp(name)
-            cache[name] = (out, generate(out, scale="small", **kwargs))
+            cache[name] = (out, generate(out, scale=scale, **kwargs))
         return cache[name]
 
     return make
@@ -30,3 +30,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[P
 @pytest.fixture(scope="session")
 def small(generated) -> tuple[Path, dict]:
     return generated("small_seed7", seed=7)
+
+
+@pytest.fixture(scope="session")
+def tiny(generated) -> tuple[Path, dict]:
+    """The tiny world (the engine parity tests' reference world: tests/conftest.py)."""
+    return generated("tiny_seed11", scale="tiny", seed=11)

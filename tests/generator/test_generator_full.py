@@ -88,8 +88,10 @@ def test_table_matches_contract(small, table: str) -> None:
     assert max(r[ui] for r in rows) < end_utc
 
 
-def test_accepted_values_all_occur(small) -> None:
-    out, _ = small
+# the tiny world too: the engine parity tests rely on it having every kind of row and mess
+@pytest.mark.parametrize("world", ["small", "tiny"])
+def test_accepted_values_all_occur(world: str, request: pytest.FixtureRequest) -> None:
+    out, _ = request.getfixturevalue(world)
     with sqlite3.connect(out / "shop.sqlite") as c:
         def values(sql: str) -> set:
             return {r[0] for r in c.execute(sql)}
@@ -233,8 +235,9 @@ def test_segments_and_care_uplift_are_meaningful(small) -> None:
 
 # --------------------------------------------------------------------------- survey inbox
 
-def test_survey_defects_match_manifest(small) -> None:
-    out, manifest = small
+@pytest.mark.parametrize("world", ["small", "tiny"])
+def test_survey_defects_match_manifest(world: str, request: pytest.FixtureRequest) -> None:
+    out, manifest = request.getfixturevalue(world)
     found = U.survey_defects(out / "survey_inbox")
     for kind, items in found.items():
         listed = manifest["defects"][kind]

@@ -10,7 +10,10 @@ key; then its OpenLineage file:
   API) and nowhere else, through staging and the raw zone;
 - every event names the night: its batch and its DAG run (``loyalty_night``), the DAG run's
   OpenLineage run as the root of every task and child job;
-- no secret (PII key, tickets token, the shop DB's password) and no raw PII value is in it;
+- no secret (PII key, tickets token, the shop DB's password) and no raw PII value is in it, nor
+  anywhere else the night wrote or printed (tests/leaks.py: every file under the data root and
+  dbt's target, every DuckDB and Parquet text column, the Airflow metadata DB, the console; the
+  marts, serving file, docs and reports for raw names, phones and e-mails);
 - the evidence manifest holds its digest and ``loyalty verify`` checks it (tampering is caught);
 - the audit report shows each mart's chain.
 
@@ -373,10 +376,25 @@ def check_the_audit_report_shows_each_marts_chain(night: NightRun) -> None:
         assert "staging." in row and "raw." in row and "raw/" in row and ".public." in row, (mart, row[:500])
 
 
+def check_no_secret_and_no_raw_pii_anywhere_else(night: NightRun, airflow_db: Path, console: Any) -> None:
+    """The night's files, engines, Airflow metadata DB and console (tests/leaks.py)."""
+    import psycopg
+
+    from leaks import assert_the_night_leaks_neither_secrets_nor_raw_pii
+
+    with psycopg.connect(night.shop_url.replace(f":{PG_PASSWORD}", "")) as conn:
+        customers = conn.execute("select name, phone, email from customers").fetchall()
+    assert_the_night_leaks_neither_secrets_nor_raw_pii(night.settings, airflow_db, console.out, console.err,
+                                                       {KEY, TOKEN, PG_PASSWORD}, customers)
+
+
 @pytest.mark.slow  # a real night: left out of `make test-fast`
-def test_a_nights_lineage(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str) -> None:
+def test_a_nights_lineage(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path, pg_server: str,
+                          capfd: pytest.CaptureFixture[str]) -> None:
     """One night, every check on it (one test: pytest-xdist would run a module's night on each worker)."""
     with a_night(tmp_path_factory, airflow_db, pg_server) as night:
+        console = capfd.readouterr()
+        check_no_secret_and_no_raw_pii_anywhere_else(night, airflow_db, console)
         check_every_event_is_valid_openlineage(night)
         check_every_model_is_a_job_and_every_mart_reaches_its_sources(night)
         check_every_event_names_the_night_and_its_run(night)

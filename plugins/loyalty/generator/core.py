@@ -44,6 +44,8 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
+    # tiny: the smallest world that still has every kind of row and mess (the engine parity tests)
+    "tiny": Scale("tiny", 400, 4_000, 8, 60, 800, 80, 6, 0.3),
     "small": Scale("small", 2_000, 20_000, 50, 300, 4_000, 400, 20, 0.15),
     "medium": Scale("medium", 100_000, 1_000_000, 200, 1_000, 200_000, 20_000, 30, 0.05),
     "large": Scale("large", 1_000_000, 10_000_000, 500, 3_000, 2_000_000, 200_000, 40, 0.03),
