@@ -15,7 +15,6 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +146,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
-# The reference world of the engine and Celery tests: the generator's tiny world (seed 11: 400
-# customers, 8 stores, every kind of row and mess; tests/generator) on two nights, 2026-11-21
-# and the next day. Its DuckDB serving tables are what a night on another engine or executor
-# must publish, value for value. Tiny, because Spark's time grows with the rows (the cities x
-# periods grids above all) far more than DuckDB's.
-REFERENCE_SCALE = "tiny"
-REFERENCE_SEED = 11
-REFERENCE_NIGHTS = (date(2026, 11, 21), date(2026, 11, 22))
+# The reference world of the engine and Celery tests: tests/reference_world.py
+from reference_world import REFERENCE_NIGHTS, REFERENCE_SCALE, REFERENCE_SEED, duckdb_reference_nights  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -192,42 +185,13 @@ def duckdb_reference(tmp_path_factory: pytest.TempPathFactory,
     def get() -> dict[str, Any]:
         with FileLock(str(shared / "duckdb-reference.lock")):
             if not result.exists():
-                nights = _duckdb_reference_nights(shared / "duckdb-reference", reference_sources)
+                nights = duckdb_reference_nights(shared / "duckdb-reference", reference_sources)
                 tmp = result.with_suffix(".tmp")
                 tmp.write_bytes(pickle.dumps(nights))
                 tmp.replace(result)
         return pickle.loads(result.read_bytes())
 
     return get
-
-
-def _duckdb_reference_nights(root: Path, sources: tuple[Path, Path]) -> dict[str, Any]:
-    from helpers import serving_night, serving_tables
-    from loyalty.config import Settings
-    from loyalty.orchestration.runner import DEMO_TOKEN
-    from loyalty.orchestration.stages import stages_night
-    from loyalty.ticket_api.server import TicketApiServer
-
-    nights = []
-    with pytest.MonkeyPatch.context() as mp:
-        data = root / "data"
-        mp.setenv("LOYALTY_DATA_DIR", str(data))
-        mp.setenv("LOYALTY_WAREHOUSE", str(data / "warehouse" / "loyalty.duckdb"))
-        for var in ("LOYALTY_DBT_TARGET", "LOYALTY_SERVING", "LOYALTY_SOURCES_DIR", "LOYALTY_SURVEY_INBOX",
-                    "LOYALTY_RAW_DIR", "LOYALTY_SPARK_DIR", "AIRFLOW_CONN_LOYALTY_SHOP_DB",
-                    "AIRFLOW_CONN_LOYALTY_TICKETS_API"):
-            mp.delenv(var, raising=False)
-        settings = Settings.from_env()
-        for day, night_sources in zip(REFERENCE_NIGHTS, sources, strict=True):
-            shutil.rmtree(settings.sources_dir, ignore_errors=True)
-            shutil.copytree(night_sources, settings.sources_dir)
-            with TicketApiServer(settings.tickets_jsonl, DEMO_TOKEN) as server:
-                stages_night(day, full=False, shop_url=settings.default_shop_db_url, tickets_url=server.url,
-                             token=DEMO_TOKEN, target_path=root / "target", docs=False, report=False)
-            assert serving_night(settings.serving_path) == day.isoformat()
-            nights.append(serving_tables(settings.serving_path))
-        exports = sorted(p.name for p in (settings.data_dir / "serving").rglob("*.parquet"))
-    return {"nights": nights, "exports": exports}
 
 
 # The tests that take minutes (DAG runs, whole dbt builds), longest first, in the order the

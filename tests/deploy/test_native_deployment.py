@@ -171,11 +171,11 @@ def test_night_1_on_two_celery_workers_publishes_what_duckdb_publishes(
     tmp_path: Path, pg_database: str, redis_server: str, reference_sources: tuple[Path, Path],
     duckdb_reference: Callable[[], dict],
 ) -> None:
-    from conftest import REFERENCE_NIGHTS
     from loyalty.orchestration import runner
     from loyalty.orchestration.deployment import NativeDeployment
     from loyalty.orchestration.runner import DEMO_TOKEN
     from loyalty.ticket_api.server import TicketApiServer
+    from reference import REFERENCE_NIGHTS
 
     night1 = REFERENCE_NIGHTS[0]
     celery_data = tmp_path / "celery-data"

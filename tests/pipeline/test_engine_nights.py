@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from conftest import REFERENCE_NIGHTS
 from helpers import serving_night, serving_tables
 from loyalty.config import Settings
+from reference_world import REFERENCE_NIGHTS
 
 pytestmark = [pytest.mark.slow]
 
