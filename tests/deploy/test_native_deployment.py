@@ -175,7 +175,7 @@ def test_night_1_on_two_celery_workers_publishes_what_duckdb_publishes(
     from loyalty.orchestration.deployment import NativeDeployment
     from loyalty.orchestration.runner import DEMO_TOKEN
     from loyalty.ticket_api.server import TicketApiServer
-    from reference import REFERENCE_NIGHTS
+    from reference_world import REFERENCE_NIGHTS
 
     night1 = REFERENCE_NIGHTS[0]
     celery_data = tmp_path / "celery-data"
