@@ -31,7 +31,7 @@ test-fast: install
 	@bash scripts/ensure-test-deps.sh
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-## Speed and memory figures (prints them; not a test). SCALE=medium|large
+## Speed and memory figures (prints them, then every target beside its figure; not a test). SCALE=small|medium|large|all
 SCALE ?= medium
 bench: install
 	$(BIN)/python -m loyalty.bench --scale $(SCALE)

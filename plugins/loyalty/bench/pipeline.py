@@ -233,8 +233,17 @@ def run_scheduler(root: Path, shop_url: str | None) -> dict[str, Any]:
                 tasks = sorted(((t["duration"] or 0.0, t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0
                                                                          else "")) for t in timings["tasks"]),
                                reverse=True)
+                seconds = {n: d for d, n in tasks}
                 out[kind] = {"wall_s": round(wall, 3), "run_wall_s": round(timings["wall_s"] or 0.0, 3),
                              "timeline": timeline(timings),
+                             # every task that runs in a worker: seconds and peak RSS (the per-model
+                             # tasks end in the triggerer: their count and total seconds only)
+                             "tasks": [(n, round(seconds.get(n, 0.0), 2), round(rss.get(n, 0.0)))
+                                       for n in sorted(seconds, key=lambda n: -seconds[n])
+                                       if not (n.startswith("dbt.") and n != "dbt.dbt_build")],
+                             "model_tasks": [sum(1 for n in seconds if n.startswith("dbt.") and n != "dbt.dbt_build"),
+                                             round(sum(v for n, v in seconds.items()
+                                                       if n.startswith("dbt.") and n != "dbt.dbt_build"), 1)],
                              "slowest_tasks": [(n, round(d, 2)) for d, n in tasks[:6]],
                              "task_peak_rss_mb": {k: round(v) for k, v in sorted(rss.items(), key=lambda kv: -kv[1])[:6]},
                              "max_task_peak_rss_mb": round(max(rss.values(), default=0.0))}
@@ -354,8 +363,12 @@ def print_table(res: dict[str, Any]) -> None:
             print(f"  {kind} stages: {stage_s}; stages' process peak RSS {st[kind]['peak_rss_mb']:,} MB")
         if kind in res.get("scheduler", {}):
             sc = res["scheduler"][kind]
-            print(f"  {kind} under the scheduler: slowest tasks {sc['slowest_tasks']}; "
-                  f"largest task peak RSS {sc['max_task_peak_rss_mb']:,} MB")
+            print(f"  {kind} under the scheduler: wall {sc['wall_s']:.1f}s; largest task peak RSS "
+                  f"{sc['max_task_peak_rss_mb']:,} MB; task by task (seconds, peak RSS):")
+            for name, sec, mb in sc.get("tasks", []):
+                print(f"    {name:28s} {sec:8.1f}s {mb:8,} MB")
+            if sc.get("model_tasks"):
+                print(f"    + {sc['model_tasks'][0]} per-model tasks (ended by the triggerer), {sc['model_tasks'][1]}s in all")
     for kind in ("full", "incremental"):  # where the dbt build's time goes, by model
         profile = st.get(kind, {}).get("dbt_model_s") or {}
         if profile:
@@ -366,6 +379,46 @@ def print_table(res: dict[str, Any]) -> None:
                   + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
     if "sqlite_landing" in res:
         print(f"  landing the shop tables from SQLite instead: {res['sqlite_landing']['shop_tables_s']:.1f}s")
+
+
+# issue 27's targets, by scale: (label, how to read it off a scale's results, the bound, unit)
+TARGETS: dict[str, list[tuple[str, Any, float, str]]] = {
+    "small": [
+        ("incremental night: dag.test / stages", lambda s, r: s.get("incremental", {}).get("dag_test_over_stages"), 1.3, "x"),
+        ("incremental night: scheduler / stages", lambda s, r: s.get("incremental", {}).get("scheduler_over_stages"), 1.3, "x"),
+    ],
+    "medium": [
+        ("dbt build: incremental / full", lambda s, r: s.get("dbt_incremental_over_full"), 0.35, "x"),
+        ("incremental night: dag.test / stages", lambda s, r: s.get("incremental", {}).get("dag_test_over_stages"), 1.3, "x"),
+        ("incremental night: scheduler / stages", lambda s, r: s.get("incremental", {}).get("scheduler_over_stages"), 1.3, "x"),
+    ],
+    "large": [
+        ("full night in-process (stages)", lambda s, r: s.get("full", {}).get("stages_s"), 240.0, "s"),
+        ("incremental night in-process (stages)", lambda s, r: s.get("incremental", {}).get("stages_s"), 45.0, "s"),
+        ("dbt build: incremental / full", lambda s, r: s.get("dbt_incremental_over_full"), 0.15, "x"),
+        ("full night under the scheduler: largest task peak RSS",
+         lambda s, r: r.get("scheduler", {}).get("full", {}).get("max_task_peak_rss_mb"), 4096.0, "MB"),
+        ("incremental night under the scheduler: largest task peak RSS",
+         lambda s, r: r.get("scheduler", {}).get("incremental", {}).get("max_task_peak_rss_mb"), 4096.0, "MB"),
+    ],
+}
+
+
+def print_targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, Any, float, str, bool | None]]:
+    """Every target's figure beside its target, for the scales run (one run: ratios taken together)."""
+    rows = []
+    for scale, res in results.items():
+        for label, read, bound, unit in TARGETS.get(scale, []):
+            value = read(res.get("summary", {}), res)
+            rows.append((scale, label, value, bound, unit, None if value is None else value <= bound))
+    print("\n  == targets (issue 27) ==")
+    print(f"  {'scale':7s} {'figure':60s} {'measured':>10s} {'target':>10s}  met")
+    for scale, label, value, bound, unit, met in rows:
+        shown = "not run" if value is None else f"{value:,.2f}{unit}" if unit == "x" else f"{value:,.0f}{unit}" \
+            if unit == "MB" else f"{value:,.1f}{unit}"
+        target = f"<= {bound:g}{unit}"
+        print(f"  {scale:7s} {label:60s} {shown:>10s} {target:>10s}  {'-' if met is None else 'yes' if met else 'NO'}")
+    return rows
 
 
 def main(argv: list[str]) -> int:
@@ -382,7 +435,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--source", choices=["sqlite", "postgres"], default=None)
     a = p.parse_args(argv)
-    run(a.scale, modes=tuple(m for m in a.modes.split(",") if m), source=a.source)
+    res = run(a.scale, modes=tuple(m for m in a.modes.split(",") if m), source=a.source)
+    print_targets({a.scale: res["pipeline"]})
     return 0
 
 
