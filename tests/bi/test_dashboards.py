@@ -188,16 +188,29 @@ def check_in_the_browser(bi: Superset) -> dict[str, float]:
         context.on("request", lambda r: requests_seen.append(r.url))
         context.on("requestfailed", lambda r: blocked.append((r.url, r.failure or "")))
         page = context.new_page()
-        page.goto(f"{bi.url}/login/")
-        page.fill("#username", "admin")
-        page.fill("#password", bi.password)
-        with page.expect_navigation():
-            page.click("button[type=submit], input[type=submit]")
-        assert "/login" not in page.url, f"login failed: {page.url}"
+
+        def log_in() -> None:
+            page.goto(f"{bi.url}/login/")
+            page.fill("#username", "admin")
+            page.fill("#password", bi.password)
+            with page.expect_navigation():
+                page.click("button[type=submit], input[type=submit]")
+            assert "/login" not in page.url, f"login failed: {page.url}"
+            assert any(c["name"] == "session" for c in context.cookies()), "no session cookie after the login"
+
+        log_in()
         for slug, shot in DASHBOARDS.items():
             charts = len(dashboard_charts(slug))
             t0 = time.monotonic()
             page.goto(f"{bi.url}/superset/dashboard/{slug}/")
+            if "/login" in page.url:
+                # seen once, on an overloaded machine (4 busy processes on 2 cores): the session
+                # sent back to the login page; a second login, said here, then the same checks
+                print(f"{slug}: sent to the login page ({page.url}); logging in again")
+                log_in()
+                t0 = time.monotonic()
+                page.goto(f"{bi.url}/superset/dashboard/{slug}/")
+            assert "/login" not in page.url, f"{slug}: sent to the login page twice: {page.url}"
             state = _wait_rendered(page, charts)
             render_s[slug] = round(time.monotonic() - t0, 1)
             assert len(state) == charts, f"{slug}: {len(state)} charts on the page, {charts} in bi/dashboards"
