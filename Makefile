@@ -36,7 +36,7 @@ SCALE ?= medium
 bench: install
 	$(BIN)/python -m loyalty.bench --scale $(SCALE)
 
-## dbt build times by engine (DuckDB, Spark): a full and an incremental night. SCALE=small|medium
+## dbt build times by engine (DuckDB, Spark): a full and an incremental night. SCALE=tiny|small|medium
 bench-engines: install
 	$(BIN)/python -m loyalty.bench.engines --scale $(SCALE)
 

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         _land_tickets(argv[1])
         return 0
     p = argparse.ArgumentParser(prog="python -m loyalty.bench.engines")
-    p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    p.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
     args = p.parse_args(argv)
     res = run(args.scale)
     print_table(res)

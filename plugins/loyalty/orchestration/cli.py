@@ -120,7 +120,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=_date, required=True)
     p.set_defaults(func=cmd_backfill)
     p = sub.add_parser("demo", help="the main job: generate demo sources and run a full nightly load")
-    p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    p.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--end-date", type=_date, default=date(2026, 11, 21))
     p.add_argument("--regenerate", action="store_true", help="regenerate the sources even if present")

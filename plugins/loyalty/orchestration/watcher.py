@@ -320,8 +320,9 @@ class DbtNodeTrigger(BaseTrigger):
             result, producer_state = await fetch()
             if result is not None:
                 outcome, lines = judge(result)
-                for line in lines:
-                    self.log.info("%s", line)
+                # one record: the triggerer may drop the records a trigger logs last before its
+                # event ends the task (seen: the test lines and "tests passed" of a success lost)
+                self.log.info("%s", "\n".join(lines))
                 if outcome == "success":
                     yield TaskSuccessEvent()
                 elif outcome == "skipped":
