@@ -14,6 +14,14 @@ from loyalty.quality import results, runner
 from loyalty.quality.gates import GateFailed, validate_raw_batch
 
 
+@pytest.fixture(autouse=True, params=["whole frame", "column by column"])
+def validation_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs both ways a raw batch is validated: as one frame, and column by
+    column (batches above LOYALTY_GATE_COLUMNWISE_ROWS rows, loyalty.quality.gates)."""
+    monkeypatch.setenv("LOYALTY_GATE_COLUMNWISE_ROWS", "1000000000" if request.param == "whole frame" else "0")
+    return str(request.param)
+
+
 def _rows(settings, batch_id=BATCH, suite="raw_orders"):
     return pq.read_table(results.result_path(settings, batch_id, suite)).to_pylist()
 

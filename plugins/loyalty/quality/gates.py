@@ -35,13 +35,32 @@ class GateFailed(Exception):
     """A quality gate found a failing expectation of severity ``error``: stop the night."""
 
 
-def _read_batch(parquet: Path) -> pd.DataFrame:
-    """The landed batch as a pandas frame, DECIMAL money as float64: pandas would hold each
-    amount as a Python ``Decimal`` object (several times slower to read and to validate), and
-    the raw suites only test amounts against bounds, which float64 answers exactly enough."""
+def _read_batch(parquet: Path, columns: list[str] | None = None, *, empty: bool = False) -> pd.DataFrame:
+    """The landed batch as a pandas frame (``_as_frame``): ``columns`` only (None: all);
+    ``empty``: its columns without rows (for the expectations on the column names)."""
     import pyarrow.parquet as pq
 
-    return _as_frame(pq.read_table(parquet))
+    if empty:
+        return _as_frame(pq.read_schema(parquet).empty_table())
+    return _as_frame(pq.read_table(parquet, columns=columns))
+
+
+def _parquet_rows(parquet: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(parquet).metadata.num_rows)
+
+
+def _parquet_columns(parquet: Path) -> set[str]:
+    import pyarrow.parquet as pq
+
+    return set(pq.read_schema(parquet).names)
+
+
+def columnwise_rows() -> int:
+    """Batches above this many rows are validated column by column (``runner.validate_frame``):
+    the same results, in the memory of a column or two instead of the whole table."""
+    return int(os.environ.get("LOYALTY_GATE_COLUMNWISE_ROWS", "5000000"))
 
 
 def _as_frame(table: Any) -> pd.DataFrame:
@@ -148,23 +167,32 @@ def validate_raw_batch(
             f"raw gate: suite {suite.name}: batch {batch_id} of {table} is not landed ({folder} has no "
             "_batch.json/part-0.parquet); land the night first (`loyalty land --date ...`)"
         )
-    frame = _read_batch(parquet)
+    rows = _parquet_rows(parquet)
     ctx = RuleContext(
         batch_id=batch_id,
-        row_count=len(frame),
+        row_count=rows,
         data_interval_end=_naive_utc(record.data_interval_end),
         mode=record.mode,
         window_start=_naive_utc(record.window_start),
         window_end=_naive_utc(record.window_end),
     )
     bound = bind(suite, ctx)
+    # column by column only when every column a check reads is in the batch (a missing column
+    # is reported by GX on the whole frame)
+    columnwise = rows > columnwise_rows() and runner.columnwise_possible(bound.expectations,
+                                                                          _parquet_columns(parquet))
+    frame = None if columnwise else _read_batch(parquet)
     run_id = runner.new_run_id("raw", batch_id)
     run = runner.validate_frame(settings, bound, frame, gate="raw", batch_id=batch_id, run_id=run_id,
-                                update_docs=update_docs)
+                                update_docs=update_docs, rows=rows,
+                                read_columns=lambda columns, empty=False: _read_batch(parquet, columns, empty=empty))
+    if columnwise:
+        log.info("raw gate %s: %s rows validated column by column (above LOYALTY_GATE_COLUMNWISE_ROWS=%s)",
+                 suite.name, f"{rows:,}", f"{columnwise_rows():,}")
     if _runs is not None:
         _runs.append(run)
     path = results.write_results(settings, batch_id, suite.name, run.rows)
-    summary = {**_summary(run), "table": table, "rows": len(frame), "results": str(path),
+    summary = {**_summary(run), "table": table, "rows": rows, "results": str(path),
                "data_docs": str(runner.docs_index_path(settings))}
     failures = _report([run], "raw", batch_id, {suite.name: f"{parquet}"})
     if failures:

@@ -121,19 +121,113 @@ def _save_suite_if_changed(ctx: Any, settings: Settings, suite: Any, source: dic
     marker.write_text(digest)
 
 
+# the expectations that look at the column names only: validated on a frame without rows
+SCHEMA_EXPECTATIONS = ("expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list")
+
+
+def _columns_of(expectation: dict[str, Any]) -> tuple[str, ...] | None:
+    """The columns an expectation reads; () for a schema expectation; None when it reads the
+    whole table in another way (it is then validated on the whole frame)."""
+    if expectation["type"] in SCHEMA_EXPECTATIONS:
+        return ()
+    kw = expectation.get("kwargs") or {}
+    if "row_condition" in kw:
+        return None
+    if "column" in kw:
+        return (str(kw["column"]),)
+    if "column_A" in kw:
+        return (str(kw["column_A"]), str(kw["column_B"]))
+    if "column_list" in kw:
+        return tuple(str(c) for c in kw["column_list"])
+    return None
+
+
+def column_groups(expectations: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]] | None:
+    """The suite's expectations (their positions) by the columns they read, or None when one of
+    them reads the table in a way a projection would change."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, expectation in enumerate(expectations):
+        cols = _columns_of(expectation)
+        if cols is None:
+            return None
+        groups.setdefault(cols, []).append(i)
+    return groups
+
+
+def _gx_order(expectations: list[dict[str, Any]]) -> list[int]:
+    """The order GX validates (and lists) a suite's expectations in, as positions: grouped by
+    ``column`` in order of first appearance, the ones without a ``column`` together
+    (``Validator.process_expectations_for_validation``). Column by column, the results are put
+    in this order: a report reads the same either way."""
+    groups: dict[str, list[int]] = {}
+    for i, expectation in enumerate(expectations):
+        column = (expectation.get("kwargs") or {}).get("column")
+        groups.setdefault(column if isinstance(column, str) else "\0no column", []).append(i)
+    return [i for positions in groups.values() for i in positions]
+
+
+def columnwise_possible(expectations: list[dict[str, Any]], columns: set[str]) -> bool:
+    """Whether these expectations can be validated column by column on a batch with these
+    columns: each reads named columns, all present."""
+    groups = column_groups(expectations)
+    return groups is not None and all(c in columns for cols in groups for c in cols)
+
+
+def _validate(ctx: Any, bound: BoundSuite, expectations: list[dict[str, Any]], frame: pd.DataFrame) -> Any:
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.validator.v1_validator import Validator
+
+    name = bound.suite.name
+    validator = Validator(
+        batch_definition=_batch_definition(ctx, name),
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+    )
+    suite = ExpectationSuite(name=name, expectations=expectations, meta=dict(bound.suite.meta))
+    try:
+        return validator, validator.validate_expectation_suite(suite, bound.parameters)
+    finally:
+        _release_batch(validator)
+
+
+def _release_batch(validator: Any) -> None:
+    """Let go of the frame just validated. GX's pandas engine, one per data source and so one
+    per process, keeps every asset's last batch and every metric computed on it (a boolean
+    series per column and check) until the process ends: a raw gate held all twelve tables' frames
+    at once (6.8 GB on a large night). The results are already made; nothing reads these again
+    (the next validation of an asset computes its metrics afresh: checked in tests/quality)."""
+    engine = getattr(getattr(validator, "_wrapped_validator_cache", None), "execution_engine", None)
+    if engine is None:
+        return
+    manager = engine.batch_manager
+    manager.reset_batch_cache()
+    getattr(manager, "_batch_data_cache", {}).clear()
+    getattr(engine, "_metric_cache", {}).clear()
+
+
 def validate_frame(
     settings: Settings,
     bound: BoundSuite,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     *,
     gate: str,
     batch_id: str,
     run_id: Any,
     update_docs: bool = True,
+    read_columns: Any = None,
+    rows: int | None = None,
 ) -> SuiteRun:
     """Validate ``frame`` against ``bound`` and store the result in GX's validation results
     store (Data Docs reads it). Data Docs are rebuilt here unless ``update_docs`` is False:
     then call :func:`update_docs` once for a whole gate (the index is rendered once).
+
+    Column by column (``frame`` None; ``read_columns(columns)`` gives a frame of those columns
+    of the batch, None: all of them, ``empty=True``: no rows; ``rows`` its row count): the
+    expectations that read the same columns are validated together on a frame of just those
+    columns, and the results are put together in GX's order as one validation result.
+    Every expectation sees every row of its columns, so the results are those of the whole
+    frame; the memory is that of the widest group, not of the table (a large night's
+    ``order_items``: 24.6M rows).
 
     GX's Validator is called directly, as ``ValidationDefinition.run`` does it, without
     re-saving a suite, validation definition and checkpoint to the file context for every
@@ -143,25 +237,44 @@ def validate_frame(
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
-    from great_expectations.validator.v1_validator import Validator
 
     ctx = get_context(settings)
     name = bound.suite.name
     suite = ExpectationSuite(name=name, expectations=bound.expectations, meta=dict(bound.suite.meta))
     _save_suite_if_changed(ctx, settings, suite, {"expectations": bound.expectations, "meta": bound.suite.meta})
-    validator = Validator(
-        batch_definition=_batch_definition(ctx, name),
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-    )
-    result = validator.validate_expectation_suite(suite, bound.parameters)
+    groups = column_groups(bound.expectations) if frame is None else None
+    if frame is None and groups is None:
+        frame = read_columns(None)  # an expectation reads the whole table
+    if frame is not None:
+        rows = len(frame)
+        validator, result = _validate(ctx, bound, bound.expectations, frame)
+        active_batch_id = validator.active_batch_id
+    else:
+        assert groups is not None and rows is not None
+        results: list[tuple[int, Any]] = []
+        result = active_batch_id = None
+        for cols, positions in groups.items():
+            part = read_columns(list(cols)) if cols else read_columns(None, empty=True)
+            validator, part_result = _validate(ctx, bound, [bound.expectations[i] for i in positions], part)
+            active_batch_id = validator.active_batch_id
+            del part, validator  # the validator holds its frame: one group's columns at a time
+            results += list(zip(positions, part_result.results, strict=True))
+            result = result or part_result
+        assert result is not None
+        rank = {pos: k for k, pos in enumerate(_gx_order(bound.expectations))}
+        result.results = [evr for _, evr in sorted(results, key=lambda pr: rank[pr[0]])]
+        passed = sum(1 for evr in result.results if evr.success)
+        result.success = passed == len(result.results)
+        result.statistics = {"evaluated_expectations": len(result.results), "successful_expectations": passed,
+                             "unsuccessful_expectations": len(result.results) - passed,
+                             "success_percent": 100.0 * passed / len(result.results) if result.results else None}
     _redact_personal_data(result, bound)
     result.meta["run_id"] = run_id
     result.meta["validation_time"] = run_id.run_time
-    result.meta["batch_parameters"] = {"dataframe": f"<{len(frame)} rows of {gate} batch {batch_id}>"}
+    result.meta["batch_parameters"] = {"dataframe": f"<{rows} rows of {gate} batch {batch_id}>"}
     suite_id = ExpectationSuiteIdentifier(name=name)
     identifier = ValidationResultIdentifier(
-        batch_identifier=validator.active_batch_id, expectation_suite_identifier=suite_id, run_id=run_id
+        batch_identifier=active_batch_id, expectation_suite_identifier=suite_id, run_id=run_id
     )
     ctx.validation_results_store.store_validation_results(
         suite_validation_result=result,
@@ -185,7 +298,7 @@ def validate_frame(
                 "run_id": run_id_text(run_id), "batch_id": batch_id, "suite_name": name, "gate": gate,
                 "expectation_type": expectation["type"], "column": expectation_column(expectation),
                 "kwargs_json": _json(expectation.get("kwargs") or {}), "severity": expectation["meta"]["severity"],
-                "success": True, "observed_value": why, "unexpected_count": None, "element_count": len(frame),
+                "success": True, "observed_value": why, "unexpected_count": None, "element_count": rows,
                 "validated_at": validated_at,
             }
         )
