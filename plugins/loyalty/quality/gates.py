@@ -1,7 +1,8 @@
 """The quality gates of the nightly load.
 
 * ``validate_raw_batch``: the landed Parquet of one table and night against
-  ``expectations/raw/raw_<table>.json`` (before anything is registered in the warehouse).
+  ``expectations/raw/raw_<table>.json`` (before anything is registered in the warehouse); a
+  batch above ``LOYALTY_GATE_COLUMNWISE_ROWS`` rows column by column (the same results).
 * ``validate_raw_night``: every landed table's suite, then the quarantine-rate guard (a table
   whose night quarantined too much fails the gate; ``quarantine_limits``).
 * ``validate_marts``: every suite under ``expectations/marts/`` against a read-only query of the

@@ -1,4 +1,5 @@
-"""Run one bound suite against one pandas DataFrame with GX 1.x, and turn the outcome into rows.
+"""Run one bound suite against one pandas DataFrame with GX 1.x (or, for a large batch, against
+frames of the columns its expectations read, merged into one result), and turn the outcome into rows.
 
 GX's SQL datasources do not work against DuckDB, so every batch is a pandas DataFrame:
 the landed Parquet file, or the result of a read-only query of the warehouse. One file context per
