@@ -13,6 +13,8 @@
 -- counts of customers active at s come from int_active_customer_counts. Carries what
 -- repurchase, churn, membership and referral marts count, plus membership and tier as of
 -- the period start. No city: marts join the customer's current city.
+-- The rows and their orders and revenue come from int_customer_period_keys (a model of its
+-- own, so that the build runs in bounded memory; DECISIONLOG).
 -- Customer-incremental: a customer's rows depend on their own orders and membership only,
 -- so an incremental night recomputes every period of the changed customers
 -- (int_changed_customers) and the periods still open at the last build for everyone.
@@ -26,13 +28,7 @@ changed_customers as (select * from {{ ref('int_changed_customers') }}),
 
 all_islands as (select * from {{ ref('int_customer_activity_islands') }}),
 
-valid_orders as (
-
-    select * from {{ ref('fct_orders') }}
-    where is_valid
-        and ordered_date <= {{ business_date() }}
-
-),
+all_keys as (select * from {{ ref('int_customer_period_keys') }}),
 
 members as (select * from {{ ref('dim_members') }}),
 
@@ -46,10 +42,12 @@ changed as ({{ changed_customer_ids('changed_customers') }}),
 -- the first day of the periods recomputed for everyone: nothing earlier falls in one
 computed_from as (select min(period_start) as first_date from periods where is_dirty),
 
-orders as (
+-- the rows this build recomputes (the keys model recomputed them first), and a few more:
+-- final keeps those of the dirty periods and the changed customers
+keyed as (
 
-    select * from valid_orders
-    where ordered_date >= (select first_date from computed_from)
+    select * from all_keys
+    where period_start >= (select first_date from computed_from)
         or customer_id in (select customer_id from changed)
 
 ),
@@ -64,7 +62,7 @@ islands as (
 
 ),
 {% else %}
-orders as (select * from valid_orders),
+keyed as (select * from all_keys),
 
 islands as (select * from all_islands),
 {% endif %}
@@ -75,66 +73,6 @@ first_orders as (
     select customer_id, channel_key, min(first_order_date) as first_order_date
     from all_islands
     group by customer_id, channel_key
-
-),
-
-orders_keyed as (
-
-    select customer_id, cast('*' as {{ dbt.type_string() }}) as channel_key, ordered_date, order_amount from orders
-    union all
-    select customer_id, channel as channel_key, ordered_date, order_amount from orders
-
-),
-
--- equi-join on the period containing the date (one per grain), not a range join
-ordered_in_period as (
-
-    select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
-        count(*) as valid_orders,
-        cast(sum(keyed.order_amount) as {{ dbt.type_numeric() }}) as revenue_amount
-    from ({{ keyed_by_period('orders_keyed', 'ordered_date', 'periods') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-    group by keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key
-
-),
-
--- churn candidates: an island covering s that ends inside P (active_to_date < e), found
--- through the period containing active_to_date
-churn_candidates as (
-
-    select keyed.period_grain, keyed.period_start, keyed.customer_id, keyed.channel_key,
-        0 as valid_orders,
-        cast(0 as {{ dbt.type_numeric() }}) as revenue_amount
-    from ({{ keyed_by_period('islands', 'active_to_date', 'periods') }}) as keyed
-    inner join periods
-        on periods.period_grain = keyed.period_grain
-        and periods.period_start = keyed.period_start
-    where keyed.active_from_date <= periods.period_start
-        and keyed.active_to_date >= periods.period_start
-
-),
-
-unioned as (
-
-    select * from ordered_in_period
-    union all
-    select * from churn_candidates
-
-),
-
-keyed as (
-
-    select
-        period_grain,
-        period_start,
-        customer_id,
-        channel_key,
-        sum(valid_orders) as valid_orders,
-        sum(revenue_amount) as revenue_amount
-    from unioned
-    group by period_grain, period_start, customer_id, channel_key
 
 ),
 
