@@ -29,5 +29,6 @@ def test_dbt_unit_tests_pass(landed_demo: Path, tmp_path: Path) -> None:
     assert set(unit.values()) == {"pass"}, {k: v for k, v in unit.items() if v != "pass"}
     models = {uid.split(".")[2] for uid in unit}
     for model in ("mart_recommendation", "mart_repurchase", "mart_churn", "mart_care_campaign_roi", "mart_referrals",
-                  "int_customer_period_keys", "int_customer_periods", "int_active_customer_counts", "int_member_tier_ranges", "dim_members"):
+                  "int_customer_period_keys", "int_customer_periods", "int_active_customer_counts",
+                  "int_member_tier_ranges", "dim_members"):
         assert model in models, f"no unit test ran for {model}"

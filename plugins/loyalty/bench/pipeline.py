@@ -146,18 +146,25 @@ def run_stages(root: Path, shop_url: str | None) -> dict[str, Any]:
 
 # --- mode 2: dag.test() --------------------------------------------------------------------
 def _child_dag_test(root: str, day: str, shop_url: str) -> None:
-    """One ``loyalty run-night`` (dag.test) in this fresh process; prints its figures as JSON."""
+    """One ``loyalty run-night`` (dag.test) in this fresh process; prints its figures as JSON.
+    The heavy imports are done first and timed apart (``preload_s``), as for the stages and as
+    the scheduler's forkserver does them: ``dag_test_s`` is the night's run, not Python's imports."""
     _point_env_at(Path(root), shop_url or None)
     os.environ["AIRFLOW_HOME"] = str(Path(root) / "airflow-dagtest")
-    t0 = time.perf_counter()
-    from loyalty.orchestration.runner import run_night, setup_airflow
+    from loyalty.orchestration.runner import prepare_environment, run_night, setup_airflow
 
+    prepare_environment()  # Airflow's settings, before anything imports airflow
+    t0 = time.perf_counter()
+    import loyalty.orchestration.preload  # noqa: F401
+
+    preload_s = time.perf_counter() - t0
     if not (Path(root) / "airflow-dagtest" / "airflow.db").exists():
         setup_airflow()
     t1 = time.perf_counter()
     state = run_night(date.fromisoformat(day))
     t2 = time.perf_counter()
-    print(json.dumps({"state": state, "dag_test_s": round(t2 - t1, 3), "setup_s": round(t1 - t0, 3),
+    print(json.dumps({"state": state, "dag_test_s": round(t2 - t1, 3), "preload_s": round(preload_s, 3),
+                      "setup_s": round(t1 - t0 - preload_s, 3),
                       "peak_rss_mb": round(_rss_mb())}))
 
 

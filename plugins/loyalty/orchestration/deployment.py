@@ -154,6 +154,8 @@ class NativeDeployment:
             # a task's supervisor that has read every socket's EOF before the process is reaped
             # sleeps until the next heartbeat (5 s by default) holding its worker slot; 1 s bounds it
             "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+            # an idle scheduler loops again after 0.25 s, not 1 s: each task's downstream starts sooner
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
         })
         for k, v in OPENLINEAGE_ENV.items():  # each night's lineage in its audit folder
             env.setdefault(k, v)

@@ -1,8 +1,10 @@
 """A night's stages in one process, without Airflow: the same functions the DAG's tasks call,
-in the DAG's order (land, ledger and raw gate, register, ``dbt build`` as a ``dbt`` process,
-docs, mart gate, publish, audit report), on the DuckDB target only; no retention, evidence
-manifest or morning report. The pipeline benchmark's floor (``loyalty.bench.pipeline``, ``make
-bench``'s ``stages`` mode) and the engine test's DuckDB reference nights run it."""
+in the DAG's order (retention, land, ledger and raw gate, register, ``dbt build`` as a ``dbt``
+process, docs, mart gate, publish, then the audit step: evidence manifest, audit report and,
+for the night being served, the morning report), on the DuckDB target only. What only Airflow
+does is left out: task instances, XComs, the OpenLineage events. The pipeline benchmark's floor
+(``loyalty.bench.pipeline``, ``make bench``'s ``stages`` mode) and the engine test's DuckDB
+reference nights run it."""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
                  target_path: Path | None = None, docs: bool = True, report: bool = True) -> dict[str, Any]:
     """One night's stages in this process, without Airflow (the DAG's tasks call the same
     functions). ``target_path``: dbt's target folder (default the project's); ``docs`` and
-    ``report``: whether to generate the lineage docs and the audit report."""
+    ``report``: whether to generate the lineage docs and run the audit step (with retention)."""
     from loyalty import contracts
     from loyalty.config import Settings, night_env
     from loyalty.extract.night import Night
@@ -62,16 +64,23 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
     from loyalty.extract.tickets_client import TicketsApiClient
     from loyalty.orchestration import tasks
     from loyalty.orchestration.runner import logical_date_for
+    from loyalty.quality.evidence import write_manifest
     from loyalty.quality.gates import validate_marts, validate_raw_night
+    from loyalty.quality.morning import build_morning_report
     from loyalty.quality.report import build_audit_report
+    from loyalty.quality.retention import apply_retention
     from loyalty.warehouse.dbt_artifacts import merged_run_results
     from loyalty.warehouse.dbt_docs import generate_docs
-    from loyalty.warehouse.publish import publish
+    from loyalty.warehouse.publish import publish, published_night
     from loyalty.warehouse.raw import register_raw
 
     settings = Settings.from_env()
     night = Night.for_business_date(day)
     t: dict[str, Any] = {}
+    if report:  # the DAG runs it beside the landing, before the raw gate
+        t0 = time.perf_counter()
+        apply_retention(settings, night.batch_id)
+        t["retention"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for table in contracts.SHOP_TABLES:
         extract_table(settings, table, night, shop_url, full_refresh=full)
@@ -99,8 +108,12 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
     publish(settings, night.batch_id)
     t["publish"] = time.perf_counter() - t0
     if report:
-        t0 = time.perf_counter()
-        build_audit_report(settings, night.batch_id, merged_run_results(settings, night.batch_id))
+        t0 = time.perf_counter()  # the DAG's audit_report task: evidence, audit report, morning report
+        run_results = merged_run_results(settings, night.batch_id)
+        evidence = write_manifest(settings, night.batch_id, run_results)
+        build_audit_report(settings, night.batch_id, run_results, evidence)
+        if published_night(settings) == night.batch_id:
+            build_morning_report(settings, night.batch_id)
         t["audit_report"] = time.perf_counter() - t0
     t["total"] = sum(t.values())
     t["gate_share"] = (t["raw_gate"] + t["mart_gate"]) / t["total"]
