@@ -1,6 +1,6 @@
 """Modules a task process of the nightly DAG would otherwise import on its own, every task:
-Airflow's task runner, cosmos (the DAG file), dbt with its DuckDB adapter, Great Expectations
-(~3 s), DuckDB, pandas and pyarrow.
+Airflow's task runner and what its parse of the DAG file imports, cosmos (the DAG file), dbt
+with its DuckDB adapter, Great Expectations (~3 s), DuckDB, pandas and pyarrow.
 
 The scheduler imports this module once in its ``forkserver`` (Airflow 3.3:
 ``[scheduler] mp_start_method = forkserver``, ``mp_forkserver_preload =
@@ -19,6 +19,14 @@ MODULES = (
     "airflow.sdk.execution_time.task_runner",
     "airflow.sdk.execution_time.supervisor",
     "airflow.providers.standard.operators.python",
+    # what a task process's parse of the DAG file imports (the task runner's BundleDagBag)
+    "airflow.dag_processing.dagbag",
+    "airflow.dag_processing.bundles.manager",
+    "airflow.dag_processing.bundles.local",
+    "airflow.providers.standard.decorators.python",
+    "airflow.sdk.definitions.decorators",
+    "airflow.sdk.bases.notifier",
+    "airflow.timetables.trigger",
     "cosmos",
     "cosmos.operators.local",
     "duckdb",
@@ -29,6 +37,8 @@ MODULES = (
     "dbt.adapters.duckdb",
     "great_expectations",
     "loyalty.orchestration.tasks",
+    "loyalty.orchestration.dbt_config",
+    "loyalty.orchestration.alerts",
     "loyalty.orchestration.watcher",
     "loyalty.quality.runner",
     "loyalty.extract.shop",
