@@ -64,14 +64,11 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
     from loyalty.extract.tickets_client import TicketsApiClient
     from loyalty.orchestration import tasks
     from loyalty.orchestration.runner import logical_date_for
-    from loyalty.quality.evidence import write_manifest
     from loyalty.quality.gates import validate_marts, validate_raw_night
-    from loyalty.quality.morning import build_morning_report
-    from loyalty.quality.report import build_audit_report
+    from loyalty.quality.morning import write_night_reports
     from loyalty.quality.retention import apply_retention
-    from loyalty.warehouse.dbt_artifacts import merged_run_results
     from loyalty.warehouse.dbt_docs import generate_docs
-    from loyalty.warehouse.publish import publish, published_night
+    from loyalty.warehouse.publish import publish
     from loyalty.warehouse.raw import register_raw
 
     settings = Settings.from_env()
@@ -109,11 +106,7 @@ def stages_night(day: date, *, full: bool, shop_url: str, tickets_url: str, toke
     t["publish"] = time.perf_counter() - t0
     if report:
         t0 = time.perf_counter()  # the DAG's audit_report task: evidence, audit report, morning report
-        run_results = merged_run_results(settings, night.batch_id)
-        evidence = write_manifest(settings, night.batch_id, run_results)
-        build_audit_report(settings, night.batch_id, run_results, evidence)
-        if published_night(settings) == night.batch_id:
-            build_morning_report(settings, night.batch_id)
+        write_night_reports(settings, night.batch_id)
         t["audit_report"] = time.perf_counter() - t0
     t["total"] = sum(t.values())
     t["gate_share"] = (t["raw_gate"] + t["mart_gate"]) / t["total"]

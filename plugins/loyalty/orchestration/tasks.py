@@ -280,22 +280,14 @@ def night_failed(context: Any) -> None:
 
 @measured
 def audit_report(logical_date: datetime) -> str:
-    from loyalty.quality.report import build_audit_report
-    from loyalty.warehouse.dbt_artifacts import merged_run_results
+    from loyalty.quality.morning import write_night_reports
 
     settings = Settings.from_env()
     batch_id = night_of(logical_date).batch_id
-    from loyalty.quality.evidence import write_manifest
-
-    run_results = merged_run_results(settings, batch_id)
-    evidence = write_manifest(settings, batch_id, run_results)
+    evidence, path, morning = write_night_reports(settings, batch_id)
     log.info("EVIDENCE:     %s (sha256 %s); check it with: loyalty verify --night %s", evidence[0], evidence[1], batch_id)
-    path = build_audit_report(settings, batch_id, run_results, evidence)
-    from loyalty.quality.morning import build_morning_report
-    from loyalty.warehouse.publish import published_night
-
-    if published_night(settings) == batch_id:  # drawn from the serving file: only for the night it holds
-        log.info("MORNING:      %s", build_morning_report(settings, batch_id))
+    if morning is not None:  # drawn from the serving file: only for the night it holds
+        log.info("MORNING:      %s", morning)
     else:
         log.info("no morning report: night %s is not the one being served", batch_id)
     try:

@@ -13,6 +13,9 @@ recomputed: the month holding the night's business date) is never drawn like a f
 sits on a grey band with the legend entry ``本月未完 incomplete month``, its points and bars are
 hollow and dashed, and trend lines stop at the last complete month.
 
+``write_night_reports`` is the night's whole audit step (evidence manifest, audit report, then
+this page for the night being served), as the DAG's ``audit_report`` task and the stages run it.
+
 Every number is a value of a mart in the serving file, or (NPS value) a ratio of sums of a mart's
 columns, the mart's own formula over pooled rows: the page embeds them as JSON
 (``<script id="report-data">``) and Vega-Lite draws them as SVG. The charting assets are the
@@ -707,3 +710,20 @@ def build_morning_report(settings: Settings, night: str) -> Path:
     tmp.replace(out)
     log.info("morning report for %s: %s", night, out)
     return out
+
+
+def write_night_reports(settings: Settings, batch_id: str) -> tuple[tuple[Path, str], Path, Path | None]:
+    """The night's audit step (the DAG's ``audit_report`` task, and the stages): the evidence
+    manifest, the audit report linking it and, when the serving file holds this night, the
+    morning report. Returns the manifest with its SHA-256, the audit report, the morning report
+    (None for a night not being served)."""
+    from loyalty.quality.evidence import write_manifest
+    from loyalty.quality.report import build_audit_report
+    from loyalty.warehouse.dbt_artifacts import merged_run_results
+    from loyalty.warehouse.publish import published_night
+
+    run_results = merged_run_results(settings, batch_id)
+    evidence = write_manifest(settings, batch_id, run_results)
+    report = build_audit_report(settings, batch_id, run_results, evidence)
+    morning = build_morning_report(settings, batch_id) if published_night(settings) == batch_id else None
+    return evidence, report, morning
